@@ -1,0 +1,124 @@
+// The one place where configuration keys, their types and their defaults are defined.
+// Every key a config file or `--set` may name must appear here; its JSON type here is the
+// type that is accepted (an integer default accepts only integers, a float default any
+// number). Values follow DESIGN.md 1.1 (the paper's reference behaviour) unless noted.
+#include "jnerf/core/config.hpp"
+
+namespace jnerf {
+
+Json default_config() {
+  static const Json defaults = Json::parse(R"json(
+{
+  "run": {
+    "device": "auto",
+    "threads": 0,
+    "seed": 0
+  },
+  "data": {
+    "path": "",
+    "format": "auto",
+    "downscale": 1,
+    "background": [1.0, 1.0, 1.0],
+    "train_step": 5,
+    "test_offset": 2,
+    "holdout_every": 8,
+    "test_split": "val",
+    "frames": [],
+    "max_frames": 0
+  },
+  "model": {
+    "type": "semantic_nerf",
+    "semantic_nerf": {
+      "position_scale": 0.1,
+      "position_frequencies": 10,
+      "direction_frequencies": 4,
+      "trunk_depth": 8,
+      "trunk_width": 256,
+      "skips": [4],
+      "view_width": 128
+    },
+    "hash_grid": {
+      "levels": 16,
+      "features_per_level": 2,
+      "log2_table_size": 19,
+      "base_resolution": 16,
+      "max_resolution": 2048,
+      "density_width": 64,
+      "density_depth": 1,
+      "geo_features": 15,
+      "colour_width": 64,
+      "colour_depth": 2,
+      "sh_degree": 4
+    }
+  },
+  "sampler": {
+    "near": 0.1,
+    "far": 10.0,
+    "coarse_samples": 64,
+    "fine_samples": 128,
+    "perturb": true,
+    "density_noise_std": 1.0,
+    "occupancy_grid": false
+  },
+  "train": {
+    "iters": 200000,
+    "rays_per_batch": 1024,
+    "lr": 5e-4,
+    "lr_decay_rate": 0.1,
+    "lr_decay_steps": 250000,
+    "grad_clip": 0.0,
+    "log_every": 100,
+    "val_every": 5000,
+    "checkpoint_every": 10000
+  },
+  "shape": {
+    "iters": 10000,
+    "rays_per_batch": 64,
+    "every": 1,
+    "weight_mi": 1e-2,
+    "weight_norm": 1e-2,
+    "similarity": "abs_cosine",
+    "temperature": 1.0,
+    "tau_init": 0.8,
+    "tau_min": 0.5,
+    "tau_max": 0.9,
+    "tau_step": 0.001,
+    "tau_adaptive": true,
+    "positive_low_fraction": 0.05,
+    "positive_high_fraction": 0.15,
+    "jacobian_channels": "mean",
+    "prior": {
+      "type": "geometric",
+      "path": "",
+      "colour_scale": 1.0,
+      "position_scale": 1.0,
+      "normal_scale": 1.0
+    }
+  },
+  "propagate": {
+    "labelled_frame": 0,
+    "labels": "semantic",
+    "annotation": "sparse",
+    "clicks_per_class": 1,
+    "region_fraction": 0.0,
+    "clicks_file": "",
+    "mode": "perturb2d",
+    "step": 0.1,
+    "response_clip": 0.8,
+    "absent_std": 0.05,
+    "absent_mean": 0.01,
+    "selection_rounds": 5,
+    "selection_combinations": 20,
+    "gradients_per_class": 5,
+    "baselines": ["unshaped", "semantic_nerf", "nearest_click"]
+  },
+  "output": {
+    "save_images": true,
+    "checkpoint_keep": 3
+  }
+}
+)json");
+  return defaults;
+}
+
+}  // namespace jnerf

@@ -1,0 +1,92 @@
+// The command-line contract: exit codes and messages, run through the real binary.
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run_cli(const std::string& args) {
+  const std::string cmd = std::string("'") + JNERF_CLI_PATH + "' " + args + " 2>&1";
+  Result r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST(Cli, InfoReportsVersionAndBackends) {
+  const Result r = run_cli("info --json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "\"version\":\"" JNERF_VERSION "\"")) << r.output;
+  EXPECT_TRUE(contains(r.output, "\"cuda\"")) << r.output;
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(run_cli("").code, 2);
+  EXPECT_EQ(run_cli("frobnicate").code, 2);
+  EXPECT_EQ(run_cli("synth --preset room0 --out /tmp/x --width notanumber").code, 2);
+  EXPECT_EQ(run_cli("bench --stage warp").code, 2);
+  EXPECT_EQ(run_cli("--help").code, 0);
+}
+
+TEST(Cli, ConfigErrorsNameTheKeyAndExitTwo) {
+  const auto dir = jnerf::test::scratch_dir("cli");
+  std::ofstream(dir / "bad.json") << R"({"train": {"iters": "many"}})";
+  Result r = run_cli("config --config '" + (dir / "bad.json").string() + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.output, "train.iters")) << r.output;
+  EXPECT_TRUE(contains(r.output, "bad.json")) << r.output;
+
+  r = run_cli("config --set shape.tau=0.5");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.output, "shape.tau")) << r.output;
+
+  r = run_cli("config --config '" + (dir / "absent.json").string() + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.output, "absent.json")) << r.output;
+}
+
+TEST(Cli, ConfigPrintsResolvedValues) {
+  const Result r = run_cli("config --set train.iters=1234");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "\"iters\": 1234")) << r.output;
+}
+
+TEST(Cli, UnbuiltStagesSayNotAvailableAndExitTwo) {
+  const auto dir = jnerf::test::scratch_dir("cli");
+  const Result r = run_cli("--device cpu bench --stage nerf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.output, "not available")) << r.output;
+}
+
+TEST(Cli, DeviceCudaWithoutGpuIsBadInput) {
+  const Result info = run_cli("info --json");
+  if (!contains(info.output, "\"gpus\":[]")) GTEST_SKIP() << "a GPU is present";
+  const Result r = run_cli("--device cuda bench --stage nerf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.output, "--device cuda")) << r.output;
+}
+
+TEST(Cli, DatasetOnMissingFolderNamesIt) {
+  const Result r = run_cli("dataset --data /nonexistent/jnerf-data");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.output, "/nonexistent/jnerf-data")) << r.output;
+}

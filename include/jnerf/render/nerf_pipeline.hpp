@@ -1,0 +1,84 @@
+#pragma once
+// The coarse-to-fine NeRF pipeline of the paper for one ray batch: stratified samples ->
+// coarse field -> compositing -> importance samples -> fine field -> compositing, and the
+// photometric backward (MSE(coarse) + MSE(fine)) into one flat gradient array.
+// Written once over a backend B (core/backend.hpp); rays, targets and results cross the
+// API as host arrays, feature-major (3 x R).
+#include <array>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "jnerf/model/param_layout.hpp"
+#include "jnerf/model/semantic_nerf.hpp"
+
+namespace jnerf {
+
+struct SamplerSettings {
+  int coarse_samples = 64, fine_samples = 128;
+  float near = 0.1f, far = 10.f;
+  bool perturb = true;             // stratified jitter + random importance samples (training only)
+  float density_noise_std = 1.f;   // added to raw density before the ReLU (training only)
+  bool use_background = false;     // composite over `background` (datasets with alpha)
+  std::array<float, 3> background{1.f, 1.f, 1.f};
+
+  static SamplerSettings from_config(const Json& config);  // "sampler" section (+ data.background)
+};
+
+struct PhotometricLoss {
+  double loss = 0, mse_coarse = 0, mse_fine = 0;
+  double psnr_fine() const;
+};
+
+template <class B>
+class NerfPipeline {
+ public:
+  using T = typename B::Scalar;
+
+  NerfPipeline(const SemanticNerfSpec& spec, const SamplerSettings& sampler);
+
+  const ParamLayout& layout() const { return layout_; }
+  std::size_t num_params() const { return layout_.total(); }
+  // Fresh parameters (PyTorch default init), on the backend.
+  void init_params(std::uint64_t seed);
+  void set_params(const std::vector<float>& host);
+  std::vector<float> params_host() const;
+  T* params() { return params_.data(); }
+  T* grads() { return grads_.data(); }
+
+  // Renders R rays (origins, dirs: 3 x R host arrays, z-depth directions). `train` enables
+  // the sampling jitter and density noise, drawn from `rng`; otherwise deterministic.
+  void forward(const T* origins, const T* dirs, int R, bool train, std::mt19937_64& rng);
+  // Results of the last forward, downloaded: 3 x R colours, R depths / opacities.
+  std::vector<T> rgb_fine() const;
+  std::vector<T> rgb_coarse() const;
+  std::vector<T> depth_fine() const;
+
+  // MSE(coarse) + MSE(fine) against `target` (3 x R) for the last forward; writes
+  // dL/dparams into grads() (overwritten).
+  PhotometricLoss backward_photometric(const T* target);
+
+  SemanticNerfNet<B>& coarse() { return coarse_; }
+  SemanticNerfNet<B>& fine() { return fine_; }
+  const SamplerSettings& sampler() const { return sampler_; }
+
+ private:
+  struct Stage {  // one of coarse / fine: sample depths and everything derived per sample
+    typename B::Buffer t, points, view_dirs, noise, sigma, rgb, weights, out_rgb, out_depth, out_acc;
+    typename B::Buffer grad_out_rgb, grad_sigma, grad_rgb;
+    int samples_per_ray = 0;
+    bool has_noise = false;
+  };
+  void run_stage(Stage& stage, SemanticNerfNet<B>& net, int R, bool train, std::mt19937_64& rng);
+  double stage_backward(Stage& stage, SemanticNerfNet<B>& net, int R, const T* target);
+  std::vector<T> download(const typename B::Buffer& buffer, std::size_t n) const;
+
+  SamplerSettings sampler_;
+  ParamLayout layout_;
+  SemanticNerfNet<B> coarse_, fine_;
+  typename B::Buffer params_, grads_, origins_, dirs_, dir_norm_, uniforms_, background_;
+  Stage coarse_stage_, fine_stage_;
+  int R_ = 0;
+};
+
+}  // namespace jnerf

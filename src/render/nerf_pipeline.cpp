@@ -1,0 +1,198 @@
+#include "jnerf/render/nerf_pipeline.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "jnerf/core/backend.hpp"
+#include "jnerf/core/error.hpp"
+
+namespace jnerf {
+
+SamplerSettings SamplerSettings::from_config(const Json& config) {
+  SamplerSettings s;
+  s.coarse_samples = config_get<int>(config, "sampler.coarse_samples");
+  s.fine_samples = config_get<int>(config, "sampler.fine_samples");
+  s.near = config_get<float>(config, "sampler.near");
+  s.far = config_get<float>(config, "sampler.far");
+  s.perturb = config_get<bool>(config, "sampler.perturb");
+  s.density_noise_std = config_get<float>(config, "sampler.density_noise_std");
+  if (s.coarse_samples < 3) throw InputError("config key 'sampler.coarse_samples' must be >= 3");
+  if (s.fine_samples < 0) throw InputError("config key 'sampler.fine_samples' must be >= 0");
+  if (!(s.near >= 0.f && s.far > s.near))
+    throw InputError("config keys 'sampler.near' / 'sampler.far' must satisfy 0 <= near < far");
+  if (s.density_noise_std < 0.f) throw InputError("config key 'sampler.density_noise_std' must be >= 0");
+  const auto bg = config_get<std::vector<float>>(config, "data.background");
+  if (bg.size() == 3) std::copy(bg.begin(), bg.end(), s.background.begin());
+  return s;
+}
+
+double PhotometricLoss::psnr_fine() const {
+  return mse_fine > 0 ? -10.0 * std::log10(mse_fine) : std::numeric_limits<double>::infinity();
+}
+
+template <class B>
+NerfPipeline<B>::NerfPipeline(const SemanticNerfSpec& spec, const SamplerSettings& sampler)
+    : sampler_(sampler), coarse_(spec, layout_, "coarse."), fine_(spec, layout_, "fine.") {
+  params_.resize(layout_.total());
+  grads_.resize(layout_.total());
+  coarse_stage_.samples_per_ray = sampler.coarse_samples;
+  fine_stage_.samples_per_ray = sampler.coarse_samples + sampler.fine_samples;
+  background_.resize(3);
+  const T bg[3] = {T(sampler.background[0]), T(sampler.background[1]), T(sampler.background[2])};
+  B::upload(background_.data(), bg, 3);
+}
+
+template <class B>
+void NerfPipeline<B>::init_params(std::uint64_t seed) {
+  std::vector<float> host(layout_.total());
+  coarse_.init_params(host, seed);
+  fine_.init_params(host, seed + 1);
+  set_params(host);
+}
+
+template <class B>
+void NerfPipeline<B>::set_params(const std::vector<float>& host) {
+  if (host.size() != layout_.total())
+    throw InputError("parameter count mismatch: model has " + std::to_string(layout_.total()) + ", got " +
+                     std::to_string(host.size()));
+  std::vector<T> converted(host.begin(), host.end());
+  B::upload(params_.data(), converted.data(), converted.size());
+}
+
+template <class B>
+std::vector<float> NerfPipeline<B>::params_host() const {
+  const std::vector<T> values = download(params_, layout_.total());
+  return std::vector<float>(values.begin(), values.end());
+}
+
+template <class B>
+std::vector<typename B::Scalar> NerfPipeline<B>::download(const typename B::Buffer& buffer, std::size_t n) const {
+  std::vector<T> host(n);
+  B::download(host.data(), buffer.data(), n);
+  return host;
+}
+
+template <class B>
+void NerfPipeline<B>::run_stage(Stage& st, SemanticNerfNet<B>& net, int R, bool train, std::mt19937_64& rng) {
+  const int S = st.samples_per_ray;
+  const std::size_t n = static_cast<std::size_t>(R) * S;
+  st.points.resize(3 * n);
+  st.view_dirs.resize(3 * n);
+  st.sigma.resize(n);
+  st.rgb.resize(3 * n);
+  st.weights.resize(n);
+  st.out_rgb.resize(3 * R);
+  st.out_depth.resize(R);
+  st.out_acc.resize(R);
+  B::ray_sample_points(R, S, origins_.data(), dirs_.data(), st.t.data(), st.points.data(), st.view_dirs.data(),
+                       dir_norm_.data());
+  net.forward(params_.data(), st.points.data(), st.view_dirs.data(), static_cast<int>(n));
+
+  st.has_noise = train && sampler_.density_noise_std > 0.f;
+  if (st.has_noise) {
+    std::normal_distribution<double> normal(0.0, sampler_.density_noise_std);
+    std::vector<T> noise(n);
+    for (T& v : noise) v = static_cast<T>(normal(rng));
+    st.noise.resize(n);
+    B::upload(st.noise.data(), noise.data(), n);
+  }
+  B::density_forward(DensityActivation::ReLU, n, net.raw_density(), st.has_noise ? st.noise.data() : nullptr,
+                     st.sigma.data());
+  B::sigmoid_forward(3 * n, net.raw_rgb(), st.rgb.data());
+  B::composite_forward(R, S, st.sigma.data(), st.rgb.data(), st.t.data(), dir_norm_.data(),
+                       sampler_.use_background ? background_.data() : nullptr, st.out_rgb.data(),
+                       st.out_depth.data(), st.out_acc.data(), st.weights.data());
+}
+
+template <class B>
+void NerfPipeline<B>::forward(const T* origins, const T* dirs, int R, bool train, std::mt19937_64& rng) {
+  R_ = R;
+  origins_.resize(3 * R);
+  dirs_.resize(3 * R);
+  dir_norm_.resize(R);
+  B::upload(origins_.data(), origins, 3 * R);
+  B::upload(dirs_.data(), dirs, 3 * R);
+  const bool jitter = train && sampler_.perturb;
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  auto draw_uniforms = [&](std::size_t count) {
+    std::vector<T> u(count);
+    for (T& v : u) v = static_cast<T>(uniform(rng));
+    uniforms_.resize(count);
+    B::upload(uniforms_.data(), u.data(), count);
+  };
+
+  const int Sc = sampler_.coarse_samples, Nf = sampler_.fine_samples;
+  coarse_stage_.t.resize(static_cast<std::size_t>(R) * Sc);
+  if (jitter) draw_uniforms(static_cast<std::size_t>(R) * Sc);
+  B::stratified_samples(R, Sc, T(sampler_.near), T(sampler_.far), jitter ? uniforms_.data() : nullptr,
+                        coarse_stage_.t.data());
+  run_stage(coarse_stage_, coarse_, R, train, rng);
+
+  fine_stage_.t.resize(static_cast<std::size_t>(R) * (Sc + Nf));
+  if (jitter) draw_uniforms(static_cast<std::size_t>(R) * Nf);
+  B::importance_samples(R, Sc, Nf, coarse_stage_.t.data(), coarse_stage_.weights.data(),
+                        jitter ? uniforms_.data() : nullptr, fine_stage_.t.data());
+  run_stage(fine_stage_, fine_, R, train, rng);
+}
+
+template <class B>
+std::vector<typename B::Scalar> NerfPipeline<B>::rgb_fine() const {
+  return download(fine_stage_.out_rgb, 3 * static_cast<std::size_t>(R_));
+}
+template <class B>
+std::vector<typename B::Scalar> NerfPipeline<B>::rgb_coarse() const {
+  return download(coarse_stage_.out_rgb, 3 * static_cast<std::size_t>(R_));
+}
+template <class B>
+std::vector<typename B::Scalar> NerfPipeline<B>::depth_fine() const {
+  return download(fine_stage_.out_depth, static_cast<std::size_t>(R_));
+}
+
+// MSE of one stage and its backward into grads_ (accumulated: the layers add into dW/db).
+template <class B>
+double NerfPipeline<B>::stage_backward(Stage& st, SemanticNerfNet<B>& net, int R, const T* target) {
+  const std::size_t m = 3 * static_cast<std::size_t>(R);
+  const std::vector<T> rgb = download(st.out_rgb, m);
+  std::vector<T> grad(m);
+  double sum = 0;
+  for (std::size_t i = 0; i < m; ++i) {
+    const double d = double(rgb[i]) - double(target[i]);
+    sum += d * d;
+    grad[i] = static_cast<T>(2.0 * d / static_cast<double>(m));  // d mean((C - t)^2) / dC
+  }
+  st.grad_out_rgb.resize(m);
+  B::upload(st.grad_out_rgb.data(), grad.data(), m);
+
+  const int S = st.samples_per_ray;
+  const std::size_t n = static_cast<std::size_t>(R) * S;
+  st.grad_sigma.resize(n);
+  st.grad_rgb.resize(3 * n);
+  B::composite_backward(R, S, st.sigma.data(), st.rgb.data(), st.t.data(), dir_norm_.data(),
+                        sampler_.use_background ? background_.data() : nullptr, st.out_rgb.data(),
+                        st.weights.data(), st.grad_out_rgb.data(), nullptr, st.grad_sigma.data(),
+                        st.grad_rgb.data());
+  // In place: d raw rgb = d rgb * s (1 - s); d raw density = d sigma * relu'(raw + noise).
+  B::sigmoid_backward(3 * n, st.rgb.data(), st.grad_rgb.data(), st.grad_rgb.data());
+  B::density_backward(DensityActivation::ReLU, n, net.raw_density(), st.has_noise ? st.noise.data() : nullptr,
+                      st.grad_sigma.data(), st.grad_sigma.data());
+  net.backward(params_.data(), st.grad_sigma.data(), st.grad_rgb.data(), nullptr, grads_.data());
+  return sum / static_cast<double>(m);
+}
+
+template <class B>
+PhotometricLoss NerfPipeline<B>::backward_photometric(const T* target) {
+  B::zero(grads_.data(), layout_.total());
+  PhotometricLoss loss;
+  loss.mse_fine = stage_backward(fine_stage_, fine_, R_, target);
+  loss.mse_coarse = stage_backward(coarse_stage_, coarse_, R_, target);
+  loss.loss = loss.mse_coarse + loss.mse_fine;
+  return loss;
+}
+
+template class NerfPipeline<CpuBackend<float>>;
+template class NerfPipeline<CpuBackend<double>>;
+#ifdef JNERF_HAVE_CUDA
+template class NerfPipeline<CudaBackend>;
+#endif
+
+}  // namespace jnerf

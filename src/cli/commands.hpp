@@ -6,6 +6,8 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace jnerf::cli {
 
@@ -21,7 +23,13 @@ void add_info(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_synth(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_dataset(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_config(CLI::App& app, const GlobalOptions& global, Action& action);
-// train, render, propagate, bench: the command-line contract of DESIGN.md section 5.
-void add_pipeline_commands(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_train(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_render(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_propagate(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_bench(CLI::App& app, const GlobalOptions& global, Action& action);
+
+// The device a run uses: --device when given explicitly, else the config's run.device;
+// also applies run.threads unless --threads was given.
+std::string run_device(const GlobalOptions& global, const nlohmann::json& config);
 
 }  // namespace jnerf::cli

@@ -31,7 +31,10 @@ int main(int argc, char** argv) {
   add_synth(app, global, action);
   add_dataset(app, global, action);
   add_config(app, global, action);
-  add_pipeline_commands(app, global, action);
+  add_train(app, global, action);
+  add_render(app, global, action);
+  add_propagate(app, global, action);
+  add_bench(app, global, action);
 
   try {
     app.parse(argc, argv);

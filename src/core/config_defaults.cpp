@@ -114,7 +114,8 @@ Json default_config() {
   },
   "output": {
     "save_images": true,
-    "checkpoint_keep": 3
+    "checkpoint_keep": 3,
+    "render_chunk": 4096
   }
 }
 )json");

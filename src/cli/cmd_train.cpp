@@ -1,0 +1,59 @@
+// jnerf train: stage nerf (photometric) now; stage shape lands with the shaping module.
+#include <iostream>
+
+#include "commands.hpp"
+#include "jnerf/core/error.hpp"
+#include "jnerf/data/dataset_config.hpp"
+#include "jnerf/train/nerf_trainer.hpp"
+
+namespace jnerf::cli {
+
+void add_train(CLI::App& app, const GlobalOptions& global, Action& action) {
+  struct Args {
+    std::string config, out, stage = "nerf";
+    std::vector<std::string> sets;
+    bool resume = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("train", "train a NeRF (stage nerf) or shape one (stage shape)");
+  cmd->add_option("--config", a->config, "config file (JSON)");
+  cmd->add_option("--set", a->sets, "override, key.path=value (repeatable)");
+  cmd->add_option("--out", a->out, "run folder")->required();
+  cmd->add_option("--stage", a->stage, "nerf or shape")->check(CLI::IsMember({"nerf", "shape"}));
+  cmd->add_flag("--resume", a->resume, "continue from the run folder's newest checkpoint");
+  cmd->callback([a, &global, &action] {
+    action = [a, &global] {
+      const RunDir run(a->out);
+      Json config;
+      if (a->resume) {
+        if (!a->config.empty())
+          throw InputError("--resume continues " + a->out + " with its own config.json; change it with --set");
+        config = run.read_config();
+        for (const auto& s : a->sets) apply_override(config, s);
+      } else {
+        config = resolve_config(a->config, a->sets);
+        if (run.latest_checkpoint(a->stage))
+          throw InputError(a->out + " already holds a '" + a->stage + "' run: pass --resume or another --out");
+      }
+      if (a->stage != "nerf") throw NotAvailableError("jnerf train --stage " + a->stage + " is not available in this version of jnerf yet");
+      const std::string device = run_device(global, config);
+      const Dataset dataset = load_dataset(load_options_from_config(config));
+      spdlog::info("dataset: {} views ({} train, {} test) from {}", dataset.frames.size(), dataset.train.size(),
+                   dataset.test.size(), dataset.root.string());
+      auto engine = make_nerf_engine(config, dataset, device);
+      run.create(config);
+      const TrainSummary s = train_nerf(config, dataset, *engine, run, a->resume);
+      Json metrics = {{"stage", "nerf"},          {"first_step", s.first_step}, {"last_step", s.last_step},
+                      {"seconds", s.seconds},     {"loss", s.loss},             {"train_psnr", s.train_psnr},
+                      {"checkpoint", s.checkpoint}, {"device", device}};
+      if (s.val_psnr >= 0) metrics["val_psnr"] = s.val_psnr;
+      write_json_file(run.root() / "metrics.json", metrics);
+      std::cout << "trained steps " << s.first_step + 1 << ".." << s.last_step << " in " << s.seconds
+                << " s; train PSNR " << s.train_psnr << " dB";
+      if (s.val_psnr >= 0) std::cout << ", validation PSNR " << s.val_psnr << " dB";
+      std::cout << "\ncheckpoint: " << s.checkpoint << "\n";
+    };
+  });
+}
+
+}  // namespace jnerf::cli

@@ -1,0 +1,118 @@
+#include "jnerf/train/nerf_engine.hpp"
+
+#include <cmath>
+
+#include "jnerf/core/backend.hpp"
+#include "jnerf/core/error.hpp"
+
+namespace jnerf {
+namespace {
+
+template <class B>
+class Engine final : public NerfEngine {
+ public:
+  using T = typename B::Scalar;
+
+  Engine(const SemanticNerfSpec& spec, const SamplerSettings& sampler) : pipeline_(spec, sampler) {
+    m_.resize(pipeline_.num_params());
+    v_.resize(pipeline_.num_params());
+    B::zero(m_.data(), m_.size());
+    B::zero(v_.data(), v_.size());
+  }
+
+  std::string backend() const override { return B::kName; }
+  const ParamLayout& layout() const override { return pipeline_.layout(); }
+  void init_params(std::uint64_t seed) override { pipeline_.init_params(seed); }
+  std::vector<float> params() const override { return pipeline_.params_host(); }
+  void set_params(const std::vector<float>& values) override { pipeline_.set_params(values); }
+  std::vector<float> adam_m() const override { return host(m_); }
+  std::vector<float> adam_v() const override { return host(v_); }
+  void set_adam_state(const std::vector<float>& m, const std::vector<float>& v) override {
+    if (m.size() != m_.size() || v.size() != v_.size()) throw InputError("optimiser state does not match the model");
+    upload(m_, m);
+    upload(v_, v);
+  }
+
+  StepResult train_step(const RayBatch& batch, const AdamConfig& adam, long long t, std::mt19937_64& rng) override {
+    const std::vector<T> o = convert(batch.origins), d = convert(batch.dirs), target = convert(batch.target);
+    pipeline_.forward(o.data(), d.data(), batch.size, true, rng);
+    StepResult result;
+    result.loss = pipeline_.backward_photometric(target.data());
+    result.finite = std::isfinite(result.loss.loss);
+    if (adam.grad_clip > 0.f || !result.finite) {
+      result.grad_norm = B::gradient_norm(pipeline_.grads(), pipeline_.num_params());
+      result.finite = result.finite && std::isfinite(result.grad_norm);
+    }
+    if (!result.finite) return result;  // leave parameters untouched
+    B::adam_step(make_adam_step(adam, t, result.grad_norm), pipeline_.params(), m_.data(), v_.data(),
+                 pipeline_.grads(), pipeline_.num_params());
+    return result;
+  }
+
+  RenderedView render(const Frame& frame, int chunk) override {
+    std::vector<float> origins, dirs;
+    view_rays(frame, origins, dirs);
+    const int w = frame.intrinsics.width, h = frame.intrinsics.height;
+    const std::size_t n = static_cast<std::size_t>(w) * h;
+    RenderedView view{ImageF(w, h, 3), ImageF(w, h, 1)};
+    std::mt19937_64 unused(0);
+    std::vector<T> o, d;
+    for (std::size_t start = 0; start < n; start += chunk) {
+      const int R = static_cast<int>(std::min<std::size_t>(chunk, n - start));
+      o.resize(3 * R);
+      d.resize(3 * R);
+      for (int k = 0; k < 3; ++k)
+        for (int r = 0; r < R; ++r) {
+          o[k * R + r] = static_cast<T>(origins[k * n + start + r]);
+          d[k * R + r] = static_cast<T>(dirs[k * n + start + r]);
+        }
+      pipeline_.forward(o.data(), d.data(), R, false, unused);
+      const std::vector<T> rgb = pipeline_.rgb_fine(), depth = pipeline_.depth_fine();
+      for (int r = 0; r < R; ++r) {
+        for (int k = 0; k < 3; ++k) view.rgb.data[(start + r) * 3 + k] = static_cast<float>(rgb[k * R + r]);
+        view.depth.data[start + r] = static_cast<float>(depth[r]);
+      }
+    }
+    return view;
+  }
+
+ private:
+  static std::vector<T> convert(const std::vector<float>& v) { return std::vector<T>(v.begin(), v.end()); }
+  static std::vector<float> host(const typename B::Buffer& b) {
+    std::vector<T> values(b.size());
+    B::download(values.data(), b.data(), b.size());
+    return std::vector<float>(values.begin(), values.end());
+  }
+  static void upload(typename B::Buffer& b, const std::vector<float>& v) {
+    const std::vector<T> values = convert(v);
+    B::upload(b.data(), values.data(), values.size());
+  }
+
+  NerfPipeline<B> pipeline_;
+  typename B::Buffer m_, v_;
+};
+
+bool has_alpha(const Dataset& dataset) {
+  for (const Frame& f : dataset.frames)
+    if (!f.alpha.empty()) return true;
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<NerfEngine> make_nerf_engine(const Json& config, const Dataset& dataset, const std::string& device) {
+  const std::string type = config_get<std::string>(config, "model.type");
+  if (type != "semantic_nerf")
+    throw NotAvailableError("config key 'model.type': model '" + type +
+                            "' is not available in this version of jnerf yet (available: semantic_nerf)");
+  const SemanticNerfSpec spec = SemanticNerfSpec::from_config(config);
+  SamplerSettings sampler = SamplerSettings::from_config(config);
+  sampler.use_background = has_alpha(dataset);  // RGBA sources were composited over data.background
+  if (device == "cpu") return std::make_unique<Engine<CpuBackend<float>>>(spec, sampler);
+#ifdef JNERF_HAVE_CUDA
+  if (device == "cuda") return std::make_unique<Engine<CudaBackend>>(spec, sampler);
+#endif
+  throw InputError("device '" + device + "' is not available in this build");
+}
+
+}  // namespace jnerf

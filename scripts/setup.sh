@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs what jnerf needs to build and test, from Debian's packages. Idempotent: only
-# missing packages are installed, and nothing is done when all are present.
+# Installs what jnerf needs to build and test, from Debian's packages (python3-torch is the
+# PyTorch oracle of the gradient tests). Idempotent: only missing packages are installed,
+# and nothing is done when all are present.
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
   libeigen3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libstb-dev
   googletest libgtest-dev libbenchmark-dev
-  python3-numpy
+  python3-numpy python3-torch
 )
 
 missing=()

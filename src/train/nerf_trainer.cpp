@@ -95,7 +95,14 @@ TrainSummary train_nerf(const Json& config, const Dataset& dataset, NerfEngine& 
                {"model", config["model"]}, {"sampler", config["sampler"]},
                {"layout", engine.layout().to_json()}, {"backend", engine.backend()},
                {"jnerf_version", JNERF_VERSION}};
-    ck.arrays.emplace_back("params", engine.params());
+    std::vector<float> params = engine.params();
+    // A finite loss can still leave the update with overflowed weights: never save those.
+    for (float v : params)
+      if (!std::isfinite(v))
+        throw TrainingDiverged("training diverged at step " + std::to_string(step) +
+                               " (the parameters stopped being finite); the last good checkpoint is kept: " +
+                               last_good);
+    ck.arrays.emplace_back("params", std::move(params));
     ck.arrays.emplace_back("adam_m", engine.adam_m());
     ck.arrays.emplace_back("adam_v", engine.adam_v());
     const auto path = run.checkpoint_path("nerf", step);

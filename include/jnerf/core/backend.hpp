@@ -57,6 +57,21 @@ struct CpuBackend {
   static void frequency_encode(const T* x, int n, int frequencies, T scale, T* out) {
     frequency_encode_cpu(x, n, frequencies, scale, out);
   }
+  static void frequency_encode_backward(const T* x, const T* d_out, int n, int frequencies, T scale, T* d_x) {
+    frequency_encode_backward_cpu(x, d_out, n, frequencies, scale, d_x);
+  }
+  static void sh4_encode(const T* dir, int n, T* out) { sh4_encode_cpu(dir, n, out); }
+  static void sh4_encode_backward(const T* dir, const T* d_out, int n, T* d_dir) {
+    sh4_encode_backward_cpu(dir, d_out, n, d_dir);
+  }
+  // d_params accumulated (+=); d_x01 written unless nullptr (model/encoding.hpp).
+  static void hash_encode(const HashGridConfig& config, const T* params, const T* x01, int n, T* out) {
+    hash_encode_cpu(config, params, x01, n, out);
+  }
+  static void hash_encode_backward(const HashGridConfig& config, const T* params, const T* x01, const T* d_out,
+                                   int n, T* d_params, T* d_x01) {
+    hash_encode_backward_cpu(config, params, x01, d_out, n, d_params, d_x01);
+  }
   static void stratified_samples(long long R, int S, T near, T far, const T* u, T* t) {
     stratified_samples_cpu<T>(R, S, near, far, nullptr, nullptr, u, t);
   }
@@ -155,6 +170,21 @@ struct CudaBackend {
   }
   static void frequency_encode(const T* x, int n, int frequencies, T scale, T* out) {
     frequency_encode_cuda(x, n, frequencies, scale, out);
+  }
+  static void frequency_encode_backward(const T* x, const T* d_out, int n, int frequencies, T scale, T* d_x) {
+    frequency_encode_backward_cuda(x, d_out, n, frequencies, scale, d_x);
+  }
+  static void sh4_encode(const T* dir, int n, T* out) { sh4_encode_cuda(dir, n, out); }
+  static void sh4_encode_backward(const T* dir, const T* d_out, int n, T* d_dir) {
+    sh4_encode_backward_cuda(dir, d_out, n, d_dir);
+  }
+  // d_params accumulated (+=, atomicAdd); d_x01 written unless nullptr (model/encoding.hpp).
+  static void hash_encode(const HashGridConfig& config, const T* params, const T* x01, int n, T* out) {
+    hash_encode_cuda(config, params, x01, n, out);
+  }
+  static void hash_encode_backward(const HashGridConfig& config, const T* params, const T* x01, const T* d_out,
+                                   int n, T* d_params, T* d_x01) {
+    hash_encode_backward_cuda(config, params, x01, d_out, n, d_params, d_x01);
   }
   static void stratified_samples(long long R, int S, T near, T far, const T* u, T* t) {
     stratified_samples_cuda(R, S, near, far, nullptr, nullptr, u, t);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "jnerf/core/backend.hpp"
+#include "jnerf/model/hash_grid_field.hpp"
 #include "jnerf/render/nerf_pipeline.hpp"
 
 namespace {
@@ -53,7 +54,8 @@ Batch make_batch() {
 }
 
 // Loss of one stage, recomputed from scratch (deterministic forward).
-double stage_mse(Pipeline& p, const Batch& b, bool fine) {
+template <class P>
+double stage_mse(P& p, const Batch& b, bool fine) {
   std::mt19937_64 rng(1);
   p.forward(b.origins.data(), b.dirs.data(), b.R, false, rng);
   const auto rgb = fine ? p.rgb_fine() : p.rgb_coarse();
@@ -62,9 +64,8 @@ double stage_mse(Pipeline& p, const Batch& b, bool fine) {
   return sum / static_cast<double>(rgb.size());
 }
 
-void check_gradients(bool background) {
-  Pipeline p(tiny_spec(), tiny_sampler(background));
-  p.init_params(3);
+template <class P>
+void check_gradients(P& p) {
   const Batch b = make_batch();
   std::mt19937_64 rng(1);
   p.forward(b.origins.data(), b.dirs.data(), b.R, false, rng);
@@ -98,9 +99,46 @@ void check_gradients(bool background) {
 
 }  // namespace
 
-TEST(NerfPipeline, GradientsMatchFiniteDifferences) { check_gradients(false); }
+TEST(NerfPipeline, GradientsMatchFiniteDifferences) {
+  Pipeline p(tiny_spec(), tiny_sampler(false));
+  p.init_params(3);
+  check_gradients(p);
+}
 
-TEST(NerfPipeline, GradientsMatchFiniteDifferencesWithBackground) { check_gradients(true); }
+TEST(NerfPipeline, GradientsMatchFiniteDifferencesWithBackground) {
+  Pipeline p(tiny_spec(), tiny_sampler(true));
+  p.init_params(3);
+  check_gradients(p);
+}
+
+// The same pipeline over the hash-grid field (truncated-exp density, hash table parameters).
+TEST(NerfPipeline, HashGridGradientsMatchFiniteDifferences) {
+  using B = jnerf::CpuBackend<double>;
+  jnerf::HashGridSpec spec;
+  spec.grid.levels = 3;
+  spec.grid.features_per_level = 2;
+  spec.grid.log2_table_size = 8;
+  spec.grid.base_resolution = 2;
+  spec.grid.max_resolution = 12;
+  spec.density_width = 8;
+  spec.geo_features = 3;
+  spec.colour_width = 8;
+  spec.colour_depth = 1;
+  const std::array<double, 3> lo{-1.5, -1.5, 0.0}, hi{1.5, 1.5, 4.0};
+  jnerf::NerfPipeline<B, jnerf::HashGridField<B>> p(tiny_sampler(true), [&](jnerf::ParamLayout& l, const std::string& prefix) {
+    return jnerf::HashGridField<B>(spec, l, prefix, lo, hi);
+  });
+  p.init_params(4);
+  // Tables start near zero (1e-4): give them visible values so density varies.
+  std::vector<float> host = p.params_host();
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  for (const auto& seg : p.layout().segments())
+    if (seg.name.find("encoding") != std::string::npos)
+      for (std::size_t k = 0; k < seg.size; ++k) host[seg.offset + k] = u(rng);
+  p.set_params(host);
+  check_gradients(p);
+}
 
 TEST(NerfPipeline, FloatAgreesWithDouble) {
   jnerf::NerfPipeline<jnerf::CpuBackend<float>> pf(tiny_spec(), tiny_sampler(false));

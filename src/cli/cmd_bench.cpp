@@ -47,7 +47,12 @@ void add_bench(CLI::App& app, const GlobalOptions& global, Action& action) {
       const std::string device = run_device(global, config);
       if (a->stage != "nerf")
         throw NotAvailableError("jnerf bench --stage " + a->stage + " is not available in this version of jnerf yet");
-      auto engine = make_nerf_engine(config, Dataset{}, device);
+      Dataset box_only;  // random rays need no data; a hash grid needs a box around them
+      box_only.format = "random rays";
+      box_only.has_scene_box = true;
+      box_only.scene_min = Eigen::Vector3d::Constant(-2.0);
+      box_only.scene_max = Eigen::Vector3d::Constant(2.0);
+      auto engine = make_nerf_engine(config, box_only, device);
       engine->init_params(config_get<std::uint64_t>(config, "run.seed"));
       const int rays = config_get<int>(config, "train.rays_per_batch");
       AdamConfig adam;

@@ -48,7 +48,8 @@ Json default_config() {
       "geo_features": 15,
       "colour_width": 64,
       "colour_depth": 2,
-      "sh_degree": 4
+      "sh_degree": 4,
+      "scene_box": []
     }
   },
   "sampler": {

@@ -5,6 +5,7 @@
 
 #include "jnerf/core/backend.hpp"
 #include "jnerf/core/error.hpp"
+#include "jnerf/model/hash_grid_field.hpp"
 
 namespace jnerf {
 
@@ -30,9 +31,9 @@ double PhotometricLoss::psnr_fine() const {
   return mse_fine > 0 ? -10.0 * std::log10(mse_fine) : std::numeric_limits<double>::infinity();
 }
 
-template <class B>
-NerfPipeline<B>::NerfPipeline(const SemanticNerfSpec& spec, const SamplerSettings& sampler)
-    : sampler_(sampler), coarse_(spec, layout_, "coarse."), fine_(spec, layout_, "fine.") {
+template <class B, class Field>
+NerfPipeline<B, Field>::NerfPipeline(const SamplerSettings& sampler, const FieldFactory& make_field)
+    : sampler_(sampler), coarse_(make_field(layout_, "coarse.")), fine_(make_field(layout_, "fine.")) {
   params_.resize(layout_.total());
   grads_.resize(layout_.total());
   coarse_stage_.samples_per_ray = sampler.coarse_samples;
@@ -42,16 +43,16 @@ NerfPipeline<B>::NerfPipeline(const SemanticNerfSpec& spec, const SamplerSetting
   B::upload(background_.data(), bg, 3);
 }
 
-template <class B>
-void NerfPipeline<B>::init_params(std::uint64_t seed) {
+template <class B, class Field>
+void NerfPipeline<B, Field>::init_params(std::uint64_t seed) {
   std::vector<float> host(layout_.total());
   coarse_.init_params(host, seed);
   fine_.init_params(host, seed + 1);
   set_params(host);
 }
 
-template <class B>
-void NerfPipeline<B>::set_params(const std::vector<float>& host) {
+template <class B, class Field>
+void NerfPipeline<B, Field>::set_params(const std::vector<float>& host) {
   if (host.size() != layout_.total())
     throw InputError("parameter count mismatch: model has " + std::to_string(layout_.total()) + ", got " +
                      std::to_string(host.size()));
@@ -59,21 +60,21 @@ void NerfPipeline<B>::set_params(const std::vector<float>& host) {
   B::upload(params_.data(), converted.data(), converted.size());
 }
 
-template <class B>
-std::vector<float> NerfPipeline<B>::params_host() const {
+template <class B, class Field>
+std::vector<float> NerfPipeline<B, Field>::params_host() const {
   const std::vector<T> values = download(params_, layout_.total());
   return std::vector<float>(values.begin(), values.end());
 }
 
-template <class B>
-std::vector<typename B::Scalar> NerfPipeline<B>::download(const typename B::Buffer& buffer, std::size_t n) const {
+template <class B, class Field>
+std::vector<typename B::Scalar> NerfPipeline<B, Field>::download(const typename B::Buffer& buffer, std::size_t n) const {
   std::vector<T> host(n);
   B::download(host.data(), buffer.data(), n);
   return host;
 }
 
-template <class B>
-void NerfPipeline<B>::run_stage(Stage& st, SemanticNerfNet<B>& net, int R, bool train, std::mt19937_64& rng) {
+template <class B, class Field>
+void NerfPipeline<B, Field>::run_stage(Stage& st, Field& net, int R, bool train, std::mt19937_64& rng) {
   const int S = st.samples_per_ray;
   const std::size_t n = static_cast<std::size_t>(R) * S;
   st.points.resize(3 * n);
@@ -96,7 +97,7 @@ void NerfPipeline<B>::run_stage(Stage& st, SemanticNerfNet<B>& net, int R, bool 
     st.noise.resize(n);
     B::upload(st.noise.data(), noise.data(), n);
   }
-  B::density_forward(DensityActivation::ReLU, n, net.raw_density(), st.has_noise ? st.noise.data() : nullptr,
+  B::density_forward(net.density_activation(), n, net.raw_density(), st.has_noise ? st.noise.data() : nullptr,
                      st.sigma.data());
   B::sigmoid_forward(3 * n, net.raw_rgb(), st.rgb.data());
   B::composite_forward(R, S, st.sigma.data(), st.rgb.data(), st.t.data(), dir_norm_.data(),
@@ -104,8 +105,8 @@ void NerfPipeline<B>::run_stage(Stage& st, SemanticNerfNet<B>& net, int R, bool 
                        st.out_depth.data(), st.out_acc.data(), st.weights.data());
 }
 
-template <class B>
-void NerfPipeline<B>::forward(const T* origins, const T* dirs, int R, bool train, std::mt19937_64& rng) {
+template <class B, class Field>
+void NerfPipeline<B, Field>::forward(const T* origins, const T* dirs, int R, bool train, std::mt19937_64& rng) {
   R_ = R;
   origins_.resize(3 * R);
   dirs_.resize(3 * R);
@@ -135,22 +136,22 @@ void NerfPipeline<B>::forward(const T* origins, const T* dirs, int R, bool train
   run_stage(fine_stage_, fine_, R, train, rng);
 }
 
-template <class B>
-std::vector<typename B::Scalar> NerfPipeline<B>::rgb_fine() const {
+template <class B, class Field>
+std::vector<typename B::Scalar> NerfPipeline<B, Field>::rgb_fine() const {
   return download(fine_stage_.out_rgb, 3 * static_cast<std::size_t>(R_));
 }
-template <class B>
-std::vector<typename B::Scalar> NerfPipeline<B>::rgb_coarse() const {
+template <class B, class Field>
+std::vector<typename B::Scalar> NerfPipeline<B, Field>::rgb_coarse() const {
   return download(coarse_stage_.out_rgb, 3 * static_cast<std::size_t>(R_));
 }
-template <class B>
-std::vector<typename B::Scalar> NerfPipeline<B>::depth_fine() const {
+template <class B, class Field>
+std::vector<typename B::Scalar> NerfPipeline<B, Field>::depth_fine() const {
   return download(fine_stage_.out_depth, static_cast<std::size_t>(R_));
 }
 
 // MSE of one stage and its backward into grads_ (accumulated: the layers add into dW/db).
-template <class B>
-double NerfPipeline<B>::stage_backward(Stage& st, SemanticNerfNet<B>& net, int R, const T* target) {
+template <class B, class Field>
+double NerfPipeline<B, Field>::stage_backward(Stage& st, Field& net, int R, const T* target) {
   const std::size_t m = 3 * static_cast<std::size_t>(R);
   const std::vector<T> rgb = download(st.out_rgb, m);
   std::vector<T> grad(m);
@@ -173,14 +174,14 @@ double NerfPipeline<B>::stage_backward(Stage& st, SemanticNerfNet<B>& net, int R
                         st.grad_rgb.data());
   // In place: d raw rgb = d rgb * s (1 - s); d raw density = d sigma * relu'(raw + noise).
   B::sigmoid_backward(3 * n, st.rgb.data(), st.grad_rgb.data(), st.grad_rgb.data());
-  B::density_backward(DensityActivation::ReLU, n, net.raw_density(), st.has_noise ? st.noise.data() : nullptr,
+  B::density_backward(net.density_activation(), n, net.raw_density(), st.has_noise ? st.noise.data() : nullptr,
                       st.grad_sigma.data(), st.grad_sigma.data());
   net.backward(params_.data(), st.grad_sigma.data(), st.grad_rgb.data(), nullptr, grads_.data());
   return sum / static_cast<double>(m);
 }
 
-template <class B>
-PhotometricLoss NerfPipeline<B>::backward_photometric(const T* target) {
+template <class B, class Field>
+PhotometricLoss NerfPipeline<B, Field>::backward_photometric(const T* target) {
   B::zero(grads_.data(), layout_.total());
   PhotometricLoss loss;
   loss.mse_fine = stage_backward(fine_stage_, fine_, R_, target);
@@ -191,8 +192,11 @@ PhotometricLoss NerfPipeline<B>::backward_photometric(const T* target) {
 
 template class NerfPipeline<CpuBackend<float>>;
 template class NerfPipeline<CpuBackend<double>>;
+template class NerfPipeline<CpuBackend<float>, HashGridField<CpuBackend<float>>>;
+template class NerfPipeline<CpuBackend<double>, HashGridField<CpuBackend<double>>>;
 #ifdef JNERF_HAVE_CUDA
 template class NerfPipeline<CudaBackend>;
+template class NerfPipeline<CudaBackend, HashGridField<CudaBackend>>;
 #endif
 
 }  // namespace jnerf

@@ -4,16 +4,18 @@
 
 #include "jnerf/core/backend.hpp"
 #include "jnerf/core/error.hpp"
+#include "jnerf/model/hash_grid_field.hpp"
 
 namespace jnerf {
 namespace {
 
-template <class B>
+template <class B, class Field>
 class Engine final : public NerfEngine {
  public:
   using T = typename B::Scalar;
 
-  Engine(const SemanticNerfSpec& spec, const SamplerSettings& sampler) : pipeline_(spec, sampler) {
+  Engine(const SamplerSettings& sampler, const typename NerfPipeline<B, Field>::FieldFactory& make_field)
+      : pipeline_(sampler, make_field) {
     m_.resize(pipeline_.num_params());
     v_.resize(pipeline_.num_params());
     B::zero(m_.data(), m_.size());
@@ -88,7 +90,7 @@ class Engine final : public NerfEngine {
     B::upload(b.data(), values.data(), values.size());
   }
 
-  NerfPipeline<B> pipeline_;
+  NerfPipeline<B, Field> pipeline_;
   typename B::Buffer m_, v_;
 };
 
@@ -98,19 +100,48 @@ bool has_alpha(const Dataset& dataset) {
   return false;
 }
 
+// The box a hash grid covers: model.hash_grid.scene_box (6 numbers: min then max), else
+// the dataset's own box.
+std::pair<std::array<double, 3>, std::array<double, 3>> scene_box(const Json& config, const Dataset& dataset) {
+  const auto box = config_get<std::vector<double>>(config, "model.hash_grid.scene_box");
+  if (box.size() == 6) return {{box[0], box[1], box[2]}, {box[3], box[4], box[5]}};
+  if (!box.empty())
+    throw InputError("config key 'model.hash_grid.scene_box' needs 6 numbers (min x y z, max x y z), got " +
+                     std::to_string(box.size()));
+  if (!dataset.has_scene_box)
+    throw InputError("the hash_grid model needs a scene box: the dataset (" + dataset.format +
+                     ") defines none; set model.hash_grid.scene_box");
+  return {{dataset.scene_min.x(), dataset.scene_min.y(), dataset.scene_min.z()},
+          {dataset.scene_max.x(), dataset.scene_max.y(), dataset.scene_max.z()}};
+}
+
+template <class B>
+std::unique_ptr<NerfEngine> make_engine_on(const std::string& type, const Json& config, const Dataset& dataset,
+                                           const SamplerSettings& sampler) {
+  if (type == "semantic_nerf") {
+    const SemanticNerfSpec spec = SemanticNerfSpec::from_config(config);
+    return std::make_unique<Engine<B, SemanticNerfNet<B>>>(
+        sampler, [spec](ParamLayout& layout, const std::string& prefix) { return SemanticNerfNet<B>(spec, layout, prefix); });
+  }
+  const HashGridSpec spec = HashGridSpec::from_config(config);
+  const auto [lo, hi] = scene_box(config, dataset);
+  return std::make_unique<Engine<B, HashGridField<B>>>(
+      sampler, [spec, lo = lo, hi = hi](ParamLayout& layout, const std::string& prefix) {
+        return HashGridField<B>(spec, layout, prefix, lo, hi);
+      });
+}
+
 }  // namespace
 
 std::unique_ptr<NerfEngine> make_nerf_engine(const Json& config, const Dataset& dataset, const std::string& device) {
   const std::string type = config_get<std::string>(config, "model.type");
-  if (type != "semantic_nerf")
-    throw NotAvailableError("config key 'model.type': model '" + type +
-                            "' is not available in this version of jnerf yet (available: semantic_nerf)");
-  const SemanticNerfSpec spec = SemanticNerfSpec::from_config(config);
+  if (type != "semantic_nerf" && type != "hash_grid")
+    throw InputError("config key 'model.type': unknown model '" + type + "' (expected semantic_nerf or hash_grid)");
   SamplerSettings sampler = SamplerSettings::from_config(config);
   sampler.use_background = has_alpha(dataset);  // RGBA sources were composited over data.background
-  if (device == "cpu") return std::make_unique<Engine<CpuBackend<float>>>(spec, sampler);
+  if (device == "cpu") return make_engine_on<CpuBackend<float>>(type, config, dataset, sampler);
 #ifdef JNERF_HAVE_CUDA
-  if (device == "cuda") return std::make_unique<Engine<CudaBackend>>(spec, sampler);
+  if (device == "cuda") return make_engine_on<CudaBackend>(type, config, dataset, sampler);
 #endif
   throw InputError("device '" + device + "' is not available in this build");
 }

@@ -13,6 +13,7 @@
 
 #include "jnerf/core/config.hpp"
 #include "jnerf/model/param_layout.hpp"
+#include "activation.cuh"  // kernels/: DensityActivation
 
 namespace jnerf {
 
@@ -59,6 +60,7 @@ class SemanticNerfNet {
   void backward(const T* params, const T* d_raw_density, const T* d_raw_rgb, const T* d_head_input,
                 T* d_params);
 
+  DensityActivation density_activation() const { return DensityActivation::ReLU; }  // + noise
   std::size_t rgb_weight_offset() const { return rgb_layer_.weight; }
   int head_width() const { return spec_.view_width; }
   const SemanticNerfSpec& spec() const { return spec_; }

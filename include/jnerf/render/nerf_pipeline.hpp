@@ -6,7 +6,10 @@
 // API as host arrays, feature-major (3 x R).
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <random>
+#include <string>
+#include <type_traits>
 #include <vector>
 
 #include "jnerf/model/param_layout.hpp"
@@ -30,12 +33,23 @@ struct PhotometricLoss {
   double psnr_fine() const;
 };
 
-template <class B>
+// Field: SemanticNerfNet<B> (the paper's model) or HashGridField<B>; anything with their
+// interface (forward/backward, raw_density, raw_rgb, head_input, density_activation).
+template <class B, class Field = SemanticNerfNet<B>>
 class NerfPipeline {
  public:
   using T = typename B::Scalar;
+  // Builds one network registering its parameters under a prefix ("coarse." / "fine.").
+  using FieldFactory = std::function<Field(ParamLayout&, const std::string&)>;
 
-  NerfPipeline(const SemanticNerfSpec& spec, const SamplerSettings& sampler);
+  NerfPipeline(const SamplerSettings& sampler, const FieldFactory& make_field);
+  // Convenience for fields constructed from (spec, layout, prefix).
+  template <class Spec, class = std::enable_if_t<
+                            std::is_constructible_v<Field, const Spec&, ParamLayout&, const std::string&>>>
+  NerfPipeline(const Spec& spec, const SamplerSettings& sampler)
+      : NerfPipeline(sampler, [&spec](ParamLayout& layout, const std::string& prefix) {
+          return Field(spec, layout, prefix);
+        }) {}
 
   const ParamLayout& layout() const { return layout_; }
   std::size_t num_params() const { return layout_.total(); }
@@ -58,8 +72,8 @@ class NerfPipeline {
   // dL/dparams into grads() (overwritten).
   PhotometricLoss backward_photometric(const T* target);
 
-  SemanticNerfNet<B>& coarse() { return coarse_; }
-  SemanticNerfNet<B>& fine() { return fine_; }
+  Field& coarse() { return coarse_; }
+  Field& fine() { return fine_; }
   const SamplerSettings& sampler() const { return sampler_; }
 
  private:
@@ -69,13 +83,13 @@ class NerfPipeline {
     int samples_per_ray = 0;
     bool has_noise = false;
   };
-  void run_stage(Stage& stage, SemanticNerfNet<B>& net, int R, bool train, std::mt19937_64& rng);
-  double stage_backward(Stage& stage, SemanticNerfNet<B>& net, int R, const T* target);
+  void run_stage(Stage& stage, Field& net, int R, bool train, std::mt19937_64& rng);
+  double stage_backward(Stage& stage, Field& net, int R, const T* target);
   std::vector<T> download(const typename B::Buffer& buffer, std::size_t n) const;
 
   SamplerSettings sampler_;
   ParamLayout layout_;
-  SemanticNerfNet<B> coarse_, fine_;
+  Field coarse_, fine_;
   typename B::Buffer params_, grads_, origins_, dirs_, dir_norm_, uniforms_, background_;
   Stage coarse_stage_, fine_stage_;
   int R_ = 0;

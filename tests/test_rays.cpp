@@ -78,8 +78,8 @@ TEST(CudaConformance, RayGenerationMatchesCpu) {
   std::vector<float> o(3 * count), d(3 * count), go(3 * count), gd(3 * count);
   jnerf::generate_rays_cpu(cam, width, 0, count, o.data(), d.data());
   float *dev_o = nullptr, *dev_d = nullptr;
-  ASSERT_EQ(cudaMalloc(&dev_o, sizeof(float) * 3 * count), cudaSuccess);
-  ASSERT_EQ(cudaMalloc(&dev_d, sizeof(float) * 3 * count), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dev_o), sizeof(float) * 3 * count), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dev_d), sizeof(float) * 3 * count), cudaSuccess);
   jnerf::generate_rays_cuda(cam, width, 0, count, dev_o, dev_d);
   ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
   cudaMemcpy(go.data(), dev_o, sizeof(float) * 3 * count, cudaMemcpyDeviceToHost);

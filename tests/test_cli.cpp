@@ -72,7 +72,7 @@ TEST(Cli, ConfigPrintsResolvedValues) {
 
 TEST(Cli, UnbuiltStagesSayNotAvailableAndExitTwo) {
   const auto dir = jnerf::test::scratch_dir("cli");
-  const Result r = run_cli("--device cpu bench --stage nerf");
+  const Result r = run_cli("--device cpu bench --stage shape");
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.output, "not available")) << r.output;
 }

@@ -52,6 +52,8 @@ void add_bench(CLI::App& app, const GlobalOptions& global, Action& action) {
       box_only.has_scene_box = true;
       box_only.scene_min = Eigen::Vector3d::Constant(-2.0);
       box_only.scene_max = Eigen::Vector3d::Constant(2.0);
+      box_only.near = 0.1f;
+      box_only.far = 6.f;
       auto engine = make_nerf_engine(config, box_only, device);
       engine->init_params(config_get<std::uint64_t>(config, "run.seed"));
       const int rays = config_get<int>(config, "train.rays_per_batch");

@@ -2,6 +2,8 @@
 // Every key a config file or `--set` may name must appear here; its JSON type here is the
 // type that is accepted (an integer default accepts only integers, a float default any
 // number). Values follow DESIGN.md 1.1 (the paper's reference behaviour) unless noted.
+// sampler.near / sampler.far < 0 mean "the dataset's range" (Replica 0.1..10 as in the
+// paper, Blender 2..6, LLFF from its bounds, instant-ngp from its box).
 #include "jnerf/core/config.hpp"
 
 namespace jnerf {
@@ -53,8 +55,8 @@ Json default_config() {
     }
   },
   "sampler": {
-    "near": 0.1,
-    "far": 10.0,
+    "near": -1.0,
+    "far": -1.0,
     "coarse_samples": 64,
     "fine_samples": 128,
     "perturb": true,

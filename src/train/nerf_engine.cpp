@@ -139,6 +139,11 @@ std::unique_ptr<NerfEngine> make_nerf_engine(const Json& config, const Dataset& 
     throw InputError("config key 'model.type': unknown model '" + type + "' (expected semantic_nerf or hash_grid)");
   SamplerSettings sampler = SamplerSettings::from_config(config);
   sampler.use_background = has_alpha(dataset);  // RGBA sources were composited over data.background
+  if (sampler.near < 0.f) sampler.near = dataset.near;
+  if (sampler.far < 0.f) sampler.far = dataset.far;
+  if (!(sampler.far > sampler.near && sampler.near >= 0.f))
+    throw InputError("no valid ray range: set sampler.near and sampler.far (the dataset gives near " +
+                     std::to_string(dataset.near) + ", far " + std::to_string(dataset.far) + ")");
   if (device == "cpu") return make_engine_on<CpuBackend<float>>(type, config, dataset, sampler);
 #ifdef JNERF_HAVE_CUDA
   if (device == "cuda") return make_engine_on<CudaBackend>(type, config, dataset, sampler);

@@ -10,7 +10,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${JNERF_BUILD_DIR:-$root/build}
 preset=${JNERF_DEMO_PRESET:-room0_small}
 out=${JNERF_DEMO_OUT:-$root/runs/demo}
-iters=${JNERF_DEMO_ITERS:-1500}
+iters=${JNERF_DEMO_ITERS:-1000}
 
 "$root/scripts/setup.sh"
 if [[ ! -x "$build_dir/jnerf" ]]; then

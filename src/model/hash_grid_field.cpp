@@ -63,18 +63,6 @@ HashGridSpec HashGridSpec::from_config(const Json& config) {
 }
 
 template <class B>
-typename HashGridField<B>::Layer HashGridField<B>::add_layer(ParamLayout& layout, const std::string& name, int in,
-                                                             int out) {
-  Layer l;
-  l.in = in;
-  l.out = out;
-  l.name = name;
-  l.weight = layout.add(name + ".weight", {out, in});
-  l.bias = layout.add(name + ".bias", {out});
-  return l;
-}
-
-template <class B>
 HashGridField<B>::HashGridField(const HashGridSpec& spec, ParamLayout& layout, const std::string& prefix,
                                 const std::array<double, 3>& box_min, const std::array<double, 3>& box_max)
     : spec_(spec), box_min_(box_min), box_max_(box_max) {
@@ -88,17 +76,17 @@ HashGridField<B>::HashGridField(const HashGridSpec& spec, ParamLayout& layout, c
                              {g.levels, static_cast<int>(g.table_size()), g.features_per_level});
   int in = spec_.encoding_dims();
   for (int i = 0; i < spec_.density_depth; ++i) {
-    density_layers_.push_back(add_layer(layout, prefix + "density_net." + std::to_string(i), in, spec_.density_width));
+    density_layers_.push_back(add_linear(layout, prefix + "density_net." + std::to_string(i), in, spec_.density_width));
     in = spec_.density_width;
   }
   density_layers_.push_back(
-      add_layer(layout, prefix + "density_net." + std::to_string(spec_.density_depth), in, spec_.density_outputs()));
+      add_linear(layout, prefix + "density_net." + std::to_string(spec_.density_depth), in, spec_.density_outputs()));
   in = spec_.colour_input_dims();
   for (int i = 0; i < spec_.colour_depth; ++i) {
-    colour_layers_.push_back(add_layer(layout, prefix + "colour_net." + std::to_string(i), in, spec_.colour_width));
+    colour_layers_.push_back(add_linear(layout, prefix + "colour_net." + std::to_string(i), in, spec_.colour_width));
     in = spec_.colour_width;
   }
-  rgb_layer_ = add_layer(layout, prefix + "rgb_linear", spec_.colour_width, 3);
+  rgb_layer_ = add_linear(layout, prefix + "rgb_linear", spec_.colour_width, 3);
   dens_hidden_.resize(spec_.density_depth);
   colour_out_.resize(spec_.colour_depth);
 }
@@ -107,12 +95,7 @@ template <class B>
 void HashGridField<B>::init_params(std::vector<float>& host, std::uint64_t seed) const {
   hash_grid_init<float>(spec_.grid, host.data() + table_offset_, seed, 1e-4f);
   std::mt19937_64 rng(seed);
-  auto init = [&](const Layer& l) {
-    const float bound = 1.f / std::sqrt(static_cast<float>(l.in));
-    std::uniform_real_distribution<float> u(-bound, bound);
-    for (int i = 0; i < l.out * l.in; ++i) host[l.weight + i] = u(rng);
-    for (int i = 0; i < l.out; ++i) host[l.bias + i] = u(rng);
-  };
+  auto init = [&](const Layer& l) { init_linear(l, host, rng); };
   for (const Layer& l : density_layers_) init(l);
   for (const Layer& l : colour_layers_) init(l);
   init(rgb_layer_);

@@ -38,29 +38,17 @@ SemanticNerfSpec SemanticNerfSpec::from_config(const Json& config) {
 }
 
 template <class B>
-typename SemanticNerfNet<B>::Layer SemanticNerfNet<B>::add_layer(ParamLayout& layout, const std::string& name,
-                                                                 int in, int out) {
-  Layer l;
-  l.in = in;
-  l.out = out;
-  l.name = name;
-  l.weight = layout.add(name + ".weight", {out, in});
-  l.bias = layout.add(name + ".bias", {out});
-  return l;
-}
-
-template <class B>
 SemanticNerfNet<B>::SemanticNerfNet(const SemanticNerfSpec& spec, ParamLayout& layout, const std::string& prefix)
     : spec_(spec) {
   const int P = spec.position_dims(), W = spec.trunk_width;
   for (int i = 0; i < spec.trunk_depth; ++i) {
     const int in = i == 0 ? P : (spec.is_skip(i - 1) ? W + P : W);
-    trunk_.push_back(add_layer(layout, prefix + "pts_linears." + std::to_string(i), in, W));
+    trunk_.push_back(add_linear(layout, prefix + "pts_linears." + std::to_string(i), in, W));
   }
-  feature_layer_ = add_layer(layout, prefix + "feature_linear", W, W);
-  alpha_layer_ = add_layer(layout, prefix + "alpha_linear", W, 1);
-  views_layer_ = add_layer(layout, prefix + "views_linears.0", W + spec.direction_dims(), spec.view_width);
-  rgb_layer_ = add_layer(layout, prefix + "rgb_linear", spec.view_width, 3);
+  feature_layer_ = add_linear(layout, prefix + "feature_linear", W, W);
+  alpha_layer_ = add_linear(layout, prefix + "alpha_linear", W, 1);
+  views_layer_ = add_linear(layout, prefix + "views_linears.0", W + spec.direction_dims(), spec.view_width);
+  rgb_layer_ = add_linear(layout, prefix + "rgb_linear", spec.view_width, 3);
   trunk_out_.resize(spec.trunk_depth);
   skipcat_.resize(spec.trunk_depth);
 }
@@ -68,12 +56,7 @@ SemanticNerfNet<B>::SemanticNerfNet(const SemanticNerfSpec& spec, ParamLayout& l
 template <class B>
 void SemanticNerfNet<B>::init_params(std::vector<float>& host, std::uint64_t seed) const {
   std::mt19937_64 rng(seed);
-  auto init = [&](const Layer& l) {
-    const float bound = 1.f / std::sqrt(static_cast<float>(l.in));
-    std::uniform_real_distribution<float> u(-bound, bound);
-    for (int i = 0; i < l.out * l.in; ++i) host[l.weight + i] = u(rng);
-    for (int i = 0; i < l.out; ++i) host[l.bias + i] = u(rng);
-  };
+  auto init = [&](const Layer& l) { init_linear(l, host, rng); };
   for (const Layer& l : trunk_) init(l);
   init(feature_layer_);
   init(alpha_layer_);

@@ -107,13 +107,7 @@ class HashGridField {
   const std::array<double, 3>& box_max() const { return box_max_; }
 
  private:
-  struct Layer {
-    int in = 0, out = 0;
-    std::size_t weight = 0, bias = 0;  // offsets in the flat parameter array
-    std::string name;
-  };
-
-  Layer add_layer(ParamLayout& layout, const std::string& name, int in, int out);
+  using Layer = LinearParams;
   void reserve(int n);
 
   HashGridSpec spec_;

@@ -66,13 +66,7 @@ class SemanticNerfNet {
   const SemanticNerfSpec& spec() const { return spec_; }
 
  private:
-  struct Layer {
-    int in = 0, out = 0;
-    std::size_t weight = 0, bias = 0;  // offsets in the flat parameter array
-    std::string name;
-  };
-
-  Layer add_layer(ParamLayout& layout, const std::string& name, int in, int out);
+  using Layer = LinearParams;
   const T* trunk_input(int layer) const;
   T* trunk_output(int layer);
   void reserve(int n);

@@ -191,6 +191,13 @@ void require_downscale(int factor) {
   if (factor < 1) throw InputError("downscale factor must be an integer >= 1, got " + std::to_string(factor));
 }
 
+void require_step_split(const LoadOptions& options) {
+  if (options.train_step < 1)
+    throw InputError("train_step must be >= 1, got " + std::to_string(options.train_step));
+  if (options.test_offset < 0)
+    throw InputError("test_offset must be >= 0, got " + std::to_string(options.test_offset));
+}
+
 std::string read_text(const fs::path& file) {
   if (!fs::is_regular_file(file)) throw InputError("file not found: " + file.string());
   std::ifstream in(file, std::ios::binary);

@@ -45,6 +45,8 @@ std::vector<int> evenly_spaced(int count, int n);
 // Throws InputError unless `dir` is an existing folder.
 void require_dir(const fs::path& dir, const std::string& what);
 void require_downscale(int factor);
+// Replica / ScanNet split options: train_step >= 1, test_offset >= 0.
+void require_step_split(const LoadOptions& options);
 
 std::string read_text(const fs::path& file);
 Json read_json(const fs::path& file);

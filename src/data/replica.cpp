@@ -130,10 +130,7 @@ std::vector<Eigen::Matrix4d> read_trajectory(const fs::path& file) {
 
 Dataset load_replica(const LoadOptions& options) {
   require_downscale(options.downscale);
-  if (options.train_step < 1)
-    throw InputError("train_step must be >= 1, got " + std::to_string(options.train_step));
-  if (options.test_offset < 0)
-    throw InputError("test_offset must be >= 0, got " + std::to_string(options.test_offset));
+  require_step_split(options);
   const fs::path root = options.path;
   require_dir(root, "Replica dataset folder");
   Dataset ds;

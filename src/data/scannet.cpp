@@ -124,10 +124,7 @@ std::vector<int> numbered_files(const fs::path& dir, const std::string& ext) {
 
 Dataset load_scannet(const LoadOptions& options) {
   require_downscale(options.downscale);
-  if (options.train_step < 1)
-    throw InputError("train_step must be >= 1, got " + std::to_string(options.train_step));
-  if (options.test_offset < 0)
-    throw InputError("test_offset must be >= 0, got " + std::to_string(options.test_offset));
+  require_step_split(options);
   const fs::path root = options.path;
   require_dir(root, "ScanNet scene folder");
   Dataset ds;

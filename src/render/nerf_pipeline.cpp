@@ -19,7 +19,7 @@ SamplerSettings SamplerSettings::from_config(const Json& config) {
   s.density_noise_std = config_get<float>(config, "sampler.density_noise_std");
   if (s.coarse_samples < 3) throw InputError("config key 'sampler.coarse_samples' must be >= 3");
   if (s.fine_samples < 0) throw InputError("config key 'sampler.fine_samples' must be >= 0");
-  // Negative near/far are placeholders for the dataset's range (resolved by the caller).
+  // Negative near/far stand for the dataset's range (resolved by the caller).
   if (s.near >= 0.f && s.far >= 0.f && !(s.far > s.near))
     throw InputError("config keys 'sampler.near' / 'sampler.far' must satisfy near < far");
   if (s.density_noise_std < 0.f) throw InputError("config key 'sampler.density_noise_std' must be >= 0");

@@ -8,6 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include "cuda_test_support.hpp"
+#ifdef JNERF_HAVE_CUDA
+using jnerf::test::DeviceBuffer;
+#endif
+
 #include "jnerf/model/encoding.hpp"
 
 #ifdef JNERF_HAVE_CUDA
@@ -641,34 +646,7 @@ TEST(HashGrid, ParallelScatterMatchesSerialReference) {
 #ifdef JNERF_HAVE_CUDA
 namespace {
 
-#define JN_REQUIRE_CUDA()                                                                            \
-  do {                                                                                               \
-    int devices = 0;                                                                                 \
-    const cudaError_t err = cudaGetDeviceCount(&devices);                                            \
-    if (err != cudaSuccess || devices == 0) {                                                        \
-      cudaGetLastError();                                                                            \
-      GTEST_SKIP() << "no CUDA device: " << cudaGetErrorString(err) << " (error " << int(err) << ")"; \
-    }                                                                                                \
-  } while (0)
 
-// A device copy of a host vector, freed on scope exit.
-struct DeviceBuffer {
-  float* ptr = nullptr;
-  std::size_t size = 0;
-  explicit DeviceBuffer(const std::vector<float>& host) : size(host.size()) {
-    EXPECT_EQ(cudaMalloc(reinterpret_cast<void**>(&ptr), sizeof(float) * std::max<std::size_t>(size, 1)), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy(ptr, host.data(), sizeof(float) * size, cudaMemcpyHostToDevice), cudaSuccess);
-  }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { cudaFree(ptr); }
-  std::vector<float> host() const {
-    std::vector<float> out(size);
-    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy(out.data(), ptr, sizeof(float) * size, cudaMemcpyDeviceToHost), cudaSuccess);
-    return out;
-  }
-};
 
 std::vector<float> random_floats(std::size_t size, float lo, float hi, unsigned seed) {
   const auto d = random_vector(size, lo, hi, seed);
@@ -705,8 +683,8 @@ TEST(CudaConformance, FrequencyEncodingMatchesCpu) {
   jnerf::frequency_encode_backward_cuda(gx.ptr, gw.ptr, n, L, 0.1f, gdx.ptr);
   // sinf / cosf differ by an ulp or two between glibc and CUDA; the backward sums 60 terms
   // with factors up to 2^9.
-  expect_all_near(gout.host(), out, 1e-5f, 1e-6f, "forward");
-  expect_all_near(gdx.host(), d_x, 1e-4f, 1e-3f, "backward");
+  expect_all_near(gout.download(), out, 1e-5f, 1e-6f, "forward");
+  expect_all_near(gdx.download(), d_x, 1e-4f, 1e-3f, "backward");
 #endif
 }
 
@@ -728,8 +706,8 @@ TEST(CudaConformance, ShEncodingMatchesCpu) {
   DeviceBuffer gd(d), gw(w), gout(std::vector<float>(out.size(), -99.f)), gg(std::vector<float>(3 * n, -99.f));
   jnerf::sh4_encode_cuda(gd.ptr, n, gout.ptr);
   jnerf::sh4_encode_backward_cuda(gd.ptr, gw.ptr, n, gg.ptr);
-  expect_all_near(gout.host(), out, 1e-5f, 1e-6f, "forward");
-  expect_all_near(gg.host(), g, 1e-5f, 1e-5f, "backward");
+  expect_all_near(gout.download(), out, 1e-5f, 1e-6f, "forward");
+  expect_all_near(gg.download(), g, 1e-5f, 1e-5f, "backward");
 #endif
 }
 
@@ -755,9 +733,9 @@ TEST(CudaConformance, HashEncodingMatchesCpu) {
     jnerf::hash_encode_cuda(c, gp.ptr, gx.ptr, n, gout.ptr);
     jnerf::hash_encode_backward_cuda(c, gp.ptr, gx.ptr, gw.ptr, n, gdp.ptr, gdx.ptr);
     SCOPED_TRACE("F = " + std::to_string(F));
-    expect_all_near(gout.host(), out, 1e-5f, 1e-6f, "forward");
-    expect_all_near(gdp.host(), d_params, 1e-4f, 1e-4f, "d_params (accumulated onto 0.25)");
-    expect_all_near(gdx.host(), d_x, 1e-4f, 1e-3f, "d_x01");
+    expect_all_near(gout.download(), out, 1e-5f, 1e-6f, "forward");
+    expect_all_near(gdp.download(), d_params, 1e-4f, 1e-4f, "d_params (accumulated onto 0.25)");
+    expect_all_near(gdx.download(), d_x, 1e-4f, 1e-3f, "d_x01");
     // d_x01 optional on the GPU too.
     jnerf::hash_encode_backward_cuda(c, gp.ptr, gx.ptr, gw.ptr, n, gdp.ptr, nullptr);
     ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);

@@ -5,9 +5,7 @@
 
 #include "jnerf/data/rays.hpp"
 
-#ifdef JNERF_HAVE_CUDA
-#include <cuda_runtime_api.h>
-#endif
+#include "cuda_test_support.hpp"
 
 namespace {
 
@@ -63,29 +61,16 @@ TEST(CameraRay, BatchMatchesPerPixelRowMajor) {
 
 // CPU/CUDA conformance: runs where a GPU is present, skips cleanly elsewhere.
 TEST(CudaConformance, RayGenerationMatchesCpu) {
-#ifndef JNERF_HAVE_CUDA
-  GTEST_SKIP() << "built without the CUDA backend";
-#else
-  int devices = 0;
-  const cudaError_t err = cudaGetDeviceCount(&devices);
-  if (err != cudaSuccess || devices == 0) {
-    cudaGetLastError();
-    GTEST_SKIP() << "no CUDA device: " << cudaGetErrorString(err) << " (error " << int(err) << ")";
-  }
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
   const jnerf::PinholeCamera cam = test_camera();
   const int width = 37;
   const long long count = 37 * 23;
-  std::vector<float> o(3 * count), d(3 * count), go(3 * count), gd(3 * count);
+  std::vector<float> o(3 * count), d(3 * count);
   jnerf::generate_rays_cpu(cam, width, 0, count, o.data(), d.data());
-  float *dev_o = nullptr, *dev_d = nullptr;
-  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dev_o), sizeof(float) * 3 * count), cudaSuccess);
-  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&dev_d), sizeof(float) * 3 * count), cudaSuccess);
-  jnerf::generate_rays_cuda(cam, width, 0, count, dev_o, dev_d);
-  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
-  cudaMemcpy(go.data(), dev_o, sizeof(float) * 3 * count, cudaMemcpyDeviceToHost);
-  cudaMemcpy(gd.data(), dev_d, sizeof(float) * 3 * count, cudaMemcpyDeviceToHost);
-  cudaFree(dev_o);
-  cudaFree(dev_d);
+  jnerf::test::DeviceBuffer dev_o(std::vector<float>(3 * count)), dev_d(std::vector<float>(3 * count));
+  jnerf::generate_rays_cuda(cam, width, 0, count, dev_o.ptr, dev_d.ptr);
+  const std::vector<float> go = dev_o.download(), gd = dev_d.download();
   for (long long i = 0; i < 3 * count; ++i) {
     ASSERT_FLOAT_EQ(go[i], o[i]) << i;
     ASSERT_NEAR(gd[i], d[i], 1e-6f) << i;  // FMA contraction may differ in the last bit

@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include "cuda_test_support.hpp"
+#ifdef JNERF_HAVE_CUDA
+using jnerf::test::DeviceBuffer;
+#endif
+
 #include "jnerf/render/sampling.hpp"
 
 #ifdef JNERF_HAVE_CUDA
@@ -209,36 +214,6 @@ TEST(Importance, RejectsTooFewCoarseSamples) {
 }
 
 // ---- CUDA conformance ------------------------------------------------------------------------
-
-#ifdef JNERF_HAVE_CUDA
-struct DeviceBuffer {
-  float* ptr = nullptr;
-  size_t size = 0;
-  explicit DeviceBuffer(const std::vector<float>& host) : size(host.size()) {
-    if (cudaMalloc(reinterpret_cast<void**>(&ptr), sizeof(float) * std::max<size_t>(size, 1)) != cudaSuccess) ptr = nullptr;
-    if (ptr && size) cudaMemcpy(ptr, host.data(), sizeof(float) * size, cudaMemcpyHostToDevice);
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  std::vector<float> download() const {
-    std::vector<float> host(size);
-    if (size) cudaMemcpy(host.data(), ptr, sizeof(float) * size, cudaMemcpyDeviceToHost);
-    return host;
-  }
-};
-#define JN_REQUIRE_CUDA()                                                                                    \
-  do {                                                                                                       \
-    int devices = 0;                                                                                         \
-    const cudaError_t err = cudaGetDeviceCount(&devices);                                                    \
-    if (err != cudaSuccess || devices == 0) {                                                                \
-      cudaGetLastError();                                                                                    \
-      GTEST_SKIP() << "no CUDA device: " << cudaGetErrorString(err) << " (error " << int(err) << ")";        \
-    }                                                                                                        \
-  } while (0)
-#else
-#define JN_REQUIRE_CUDA() GTEST_SKIP() << "built without the CUDA backend"
-#endif
 
 TEST(CudaConformanceSampling, StratifiedAndImportanceMatchCpu) {
   JN_REQUIRE_CUDA();

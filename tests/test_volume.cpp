@@ -7,6 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include "cuda_test_support.hpp"
+#ifdef JNERF_HAVE_CUDA
+using jnerf::test::DeviceBuffer;
+#endif
+
 #include "jnerf/render/volume.hpp"
 
 #ifdef JNERF_HAVE_CUDA
@@ -338,50 +343,12 @@ TEST(CompositeBackward, FloatAgreesWithDoubleOnLongRays) {
 // ---- CUDA conformance ------------------------------------------------------------------------
 
 #ifdef JNERF_HAVE_CUDA
-bool cuda_device_present(std::string* why) {
-  int devices = 0;
-  const cudaError_t err = cudaGetDeviceCount(&devices);
-  if (err != cudaSuccess || devices == 0) {
-    cudaGetLastError();
-    *why = std::string("no CUDA device: ") + cudaGetErrorString(err) + " (error " + std::to_string(int(err)) + ")";
-    return false;
-  }
-  return true;
-}
-
-// Device copy of a host vector (or an output buffer of the same size), freed on scope exit.
-struct DeviceBuffer {
-  float* ptr = nullptr;
-  size_t size = 0;
-  explicit DeviceBuffer(const std::vector<float>& host) : size(host.size()) {
-    if (cudaMalloc(reinterpret_cast<void**>(&ptr), sizeof(float) * std::max<size_t>(size, 1)) != cudaSuccess) ptr = nullptr;
-    if (ptr && size) cudaMemcpy(ptr, host.data(), sizeof(float) * size, cudaMemcpyHostToDevice);
-  }
-  ~DeviceBuffer() { cudaFree(ptr); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  std::vector<float> download() const {
-    std::vector<float> host(size);
-    if (size) cudaMemcpy(host.data(), ptr, sizeof(float) * size, cudaMemcpyDeviceToHost);
-    return host;
-  }
-};
 
 void expect_close(const std::vector<float>& gpu, const std::vector<float>& cpu, float rtol, const char* what) {
   ASSERT_EQ(gpu.size(), cpu.size()) << what;
   for (size_t i = 0; i < cpu.size(); ++i)
     ASSERT_NEAR(gpu[i], cpu[i], rtol * std::max(1.f, std::abs(cpu[i]))) << what << " [" << i << "]";
 }
-#endif
-
-#ifdef JNERF_HAVE_CUDA
-#define JN_REQUIRE_CUDA()                             \
-  do {                                                \
-    std::string why;                                  \
-    if (!cuda_device_present(&why)) GTEST_SKIP() << why; \
-  } while (0)
-#else
-#define JN_REQUIRE_CUDA() GTEST_SKIP() << "built without the CUDA backend"
 #endif
 
 TEST(CudaConformanceVolume, DensityActivationsMatchCpu) {

@@ -109,3 +109,27 @@ TEST(TrainNerf, ResumeWithoutCheckpointIsBadInput) {
   EXPECT_THROW(jnerf::train_nerf(tiny_config(5), data, *engine, jnerf::RunDir(jnerf::test::scratch_dir("e")), true),
                jnerf::InputError);
 }
+
+TEST(TrainNerf, HashGridWithOccupancyGridLearns) {
+  jnerf::Json config = tiny_config(120);
+  for (const char* s : {"model.type=hash_grid", "model.hash_grid.levels=8", "model.hash_grid.log2_table_size=12",
+                        "model.hash_grid.max_resolution=128", "model.hash_grid.density_width=16",
+                        "model.hash_grid.colour_width=16", "sampler.occupancy_grid=true",
+                        "sampler.occupancy_resolution=16", "sampler.density_noise_std=0", "train.lr=1e-2", "train.iters=300"})
+    jnerf::apply_override(config, s);
+  const jnerf::Dataset data = jnerf::load_dataset({tiny_room(), "replica"});
+  auto engine = jnerf::make_nerf_engine(config, data, "cpu");
+  const jnerf::Frame& view = data.frames[data.test.front()];
+  engine->init_params(0);
+  const double before = jnerf::psnr(engine->render(view, 4096).rgb, view.rgb);
+  jnerf::train_nerf(config, data, *engine, jnerf::RunDir(jnerf::test::scratch_dir("occ")), false);
+  const double after = jnerf::psnr(engine->render(view, 4096).rgb, view.rgb);
+  EXPECT_GT(after, before + 4.0) << "before " << before << " dB, after " << after << " dB";
+}
+
+TEST(TrainNerf, OccupancyGridOnThePaperModelIsBadInput) {
+  jnerf::Json config = tiny_config(1);
+  jnerf::apply_override(config, "sampler.occupancy_grid=true");
+  const jnerf::Dataset data = jnerf::load_dataset({tiny_room(), "replica"});
+  EXPECT_THROW(jnerf::make_nerf_engine(config, data, "cpu"), jnerf::InputError);
+}

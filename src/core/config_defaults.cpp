@@ -61,7 +61,9 @@ Json default_config() {
     "fine_samples": 128,
     "perturb": true,
     "density_noise_std": 1.0,
-    "occupancy_grid": false
+    "occupancy_grid": false,
+    "occupancy_resolution": 64,
+    "occupancy_threshold": 0.01
   },
   "train": {
     "iters": 200000,

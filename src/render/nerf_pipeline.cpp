@@ -17,6 +17,11 @@ SamplerSettings SamplerSettings::from_config(const Json& config) {
   s.far = config_get<float>(config, "sampler.far");
   s.perturb = config_get<bool>(config, "sampler.perturb");
   s.density_noise_std = config_get<float>(config, "sampler.density_noise_std");
+  s.occupancy_grid = config_get<bool>(config, "sampler.occupancy_grid");
+  s.occupancy_resolution = config_get<int>(config, "sampler.occupancy_resolution");
+  s.occupancy_threshold = config_get<float>(config, "sampler.occupancy_threshold");
+  if (s.occupancy_resolution < 1 || s.occupancy_resolution > 512)
+    throw InputError("config key 'sampler.occupancy_resolution' must be in 1..512");
   if (s.coarse_samples < 3) throw InputError("config key 'sampler.coarse_samples' must be >= 3");
   if (s.fine_samples < 0) throw InputError("config key 'sampler.fine_samples' must be >= 0");
   // Negative near/far stand for the dataset's range (resolved by the caller).
@@ -107,7 +112,8 @@ void NerfPipeline<B, Field>::run_stage(Stage& st, Field& net, int R, bool train,
 }
 
 template <class B, class Field>
-void NerfPipeline<B, Field>::forward(const T* origins, const T* dirs, int R, bool train, std::mt19937_64& rng) {
+void NerfPipeline<B, Field>::forward(const T* origins, const T* dirs, int R, bool train, std::mt19937_64& rng,
+                                     const T* ray_near, const T* ray_far) {
   R_ = R;
   origins_.resize(3 * R);
   dirs_.resize(3 * R);
@@ -126,7 +132,15 @@ void NerfPipeline<B, Field>::forward(const T* origins, const T* dirs, int R, boo
   const int Sc = sampler_.coarse_samples, Nf = sampler_.fine_samples;
   coarse_stage_.t.resize(static_cast<std::size_t>(R) * Sc);
   if (jitter) draw_uniforms(static_cast<std::size_t>(R) * Sc);
-  B::stratified_samples(R, Sc, T(sampler_.near), T(sampler_.far), jitter ? uniforms_.data() : nullptr,
+  const bool bounded = ray_near != nullptr && ray_far != nullptr;
+  if (bounded) {
+    ray_near_.resize(R);
+    ray_far_.resize(R);
+    B::upload(ray_near_.data(), ray_near, R);
+    B::upload(ray_far_.data(), ray_far, R);
+  }
+  B::stratified_samples(R, Sc, T(sampler_.near), T(sampler_.far), bounded ? ray_near_.data() : nullptr,
+                        bounded ? ray_far_.data() : nullptr, jitter ? uniforms_.data() : nullptr,
                         coarse_stage_.t.data());
   run_stage(coarse_stage_, coarse_, R, train, rng);
 
@@ -135,6 +149,30 @@ void NerfPipeline<B, Field>::forward(const T* origins, const T* dirs, int R, boo
   B::importance_samples(R, Sc, Nf, coarse_stage_.t.data(), coarse_stage_.weights.data(),
                         jitter ? uniforms_.data() : nullptr, fine_stage_.t.data());
   run_stage(fine_stage_, fine_, R, train, rng);
+}
+
+template <class B, class Field>
+std::vector<typename B::Scalar> NerfPipeline<B, Field>::fine_density(const T* points, int n, int chunk) {
+  std::vector<T> out(n);
+  typename B::Buffer p, d, sigma;
+  std::vector<T> host_p, host_d;
+  for (int start = 0; start < n; start += chunk) {
+    const int m = std::min(chunk, n - start);
+    host_p.resize(3 * m);
+    host_d.assign(3 * m, T(0));
+    for (int c = 0; c < 3; ++c)
+      for (int i = 0; i < m; ++i) host_p[c * m + i] = points[static_cast<std::size_t>(c) * n + start + i];
+    for (int i = 0; i < m; ++i) host_d[2 * m + i] = T(1);  // density does not depend on the view
+    p.resize(3 * m);
+    d.resize(3 * m);
+    sigma.resize(m);
+    B::upload(p.data(), host_p.data(), 3 * m);
+    B::upload(d.data(), host_d.data(), 3 * m);
+    fine_.forward(params_.data(), p.data(), d.data(), m);
+    B::density_forward(fine_.density_activation(), m, fine_.raw_density(), nullptr, sigma.data());
+    B::download(out.data() + start, sigma.data(), m);
+  }
+  return out;
 }
 
 template <class B, class Field>

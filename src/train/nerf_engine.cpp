@@ -5,6 +5,7 @@
 #include "jnerf/core/backend.hpp"
 #include "jnerf/core/error.hpp"
 #include "jnerf/model/hash_grid_field.hpp"
+#include "jnerf/render/occupancy_grid.hpp"
 
 namespace jnerf {
 namespace {
@@ -35,9 +36,15 @@ class Engine final : public NerfEngine {
     upload(v_, v);
   }
 
+  void enable_occupancy_grid(const std::array<double, 3>& lo, const std::array<double, 3>& hi, int resolution,
+                             float threshold) {
+    grid_ = std::make_unique<OccupancyGrid>(lo, hi, resolution, threshold);
+  }
+
   StepResult train_step(const RayBatch& batch, const AdamConfig& adam, long long t, std::mt19937_64& rng) override {
+    if (grid_ && t % kGridUpdateEvery == 0) update_grid(rng);
     const std::vector<T> o = convert(batch.origins), d = convert(batch.dirs), target = convert(batch.target);
-    pipeline_.forward(o.data(), d.data(), batch.size, true, rng);
+    forward(batch.origins, batch.dirs, o, d, batch.size, true, rng);
     StepResult result;
     result.loss = pipeline_.backward_photometric(target.data());
     result.finite = std::isfinite(result.loss.loss);
@@ -68,7 +75,7 @@ class Engine final : public NerfEngine {
           o[k * R + r] = static_cast<T>(origins[k * n + start + r]);
           d[k * R + r] = static_cast<T>(dirs[k * n + start + r]);
         }
-      pipeline_.forward(o.data(), d.data(), R, false, unused);
+      forward(origins, dirs, o, d, R, false, unused, start, n);
       const std::vector<T> rgb = pipeline_.rgb_fine(), depth = pipeline_.depth_fine();
       for (int r = 0; r < R; ++r) {
         for (int k = 0; k < 3; ++k) view.rgb.data[(start + r) * 3 + k] = static_cast<float>(rgb[k * R + r]);
@@ -79,6 +86,38 @@ class Engine final : public NerfEngine {
   }
 
  private:
+  static constexpr int kGridUpdateEvery = 16;
+
+  void update_grid(std::mt19937_64& rng) {
+    const std::vector<float> points = grid_->sample_points(rng);
+    const std::vector<T> p = convert(points);
+    const std::vector<T> sigma = pipeline_.fine_density(p.data(), static_cast<int>(grid_->cells()), 65536);
+    grid_->update(std::vector<float>(sigma.begin(), sigma.end()));
+  }
+
+  // Forward of R rays; with an occupancy grid each ray's range is clipped to occupied
+  // cells. float_o / float_d hold the same rays as float arrays (3 x stride, rays from
+  // `first`), as the grid marches in float.
+  void forward(const std::vector<float>& float_o, const std::vector<float>& float_d, const std::vector<T>& o,
+               const std::vector<T>& d, int R, bool train, std::mt19937_64& rng, std::size_t first = 0,
+               std::size_t stride = 0) {
+    if (!grid_) {
+      pipeline_.forward(o.data(), d.data(), R, train, rng);
+      return;
+    }
+    if (stride == 0) stride = static_cast<std::size_t>(R);
+    std::vector<float> fo(3 * R), fd(3 * R), lo(R), hi(R);
+    for (int c = 0; c < 3; ++c)
+      for (int r = 0; r < R; ++r) {
+        fo[c * R + r] = float_o[c * stride + first + r];
+        fd[c * R + r] = float_d[c * stride + first + r];
+      }
+    const SamplerSettings& s = pipeline_.sampler();
+    grid_->ray_bounds(fo.data(), fd.data(), R, s.near, s.far, lo.data(), hi.data());
+    const std::vector<T> tlo = convert(lo), thi = convert(hi);
+    pipeline_.forward(o.data(), d.data(), R, train, rng, tlo.data(), thi.data());
+  }
+
   static std::vector<T> convert(const std::vector<float>& v) { return std::vector<T>(v.begin(), v.end()); }
   static std::vector<float> host(const typename B::Buffer& b) {
     std::vector<T> values(b.size());
@@ -92,6 +131,7 @@ class Engine final : public NerfEngine {
 
   NerfPipeline<B, Field> pipeline_;
   typename B::Buffer m_, v_;
+  std::unique_ptr<OccupancyGrid> grid_;
 };
 
 bool has_alpha(const Dataset& dataset) {
@@ -119,16 +159,21 @@ template <class B>
 std::unique_ptr<NerfEngine> make_engine_on(const std::string& type, const Json& config, const Dataset& dataset,
                                            const SamplerSettings& sampler) {
   if (type == "semantic_nerf") {
+    if (sampler.occupancy_grid)
+      throw InputError("config key 'sampler.occupancy_grid' applies to the hash_grid model only");
     const SemanticNerfSpec spec = SemanticNerfSpec::from_config(config);
     return std::make_unique<Engine<B, SemanticNerfNet<B>>>(
         sampler, [spec](ParamLayout& layout, const std::string& prefix) { return SemanticNerfNet<B>(spec, layout, prefix); });
   }
   const HashGridSpec spec = HashGridSpec::from_config(config);
   const auto [lo, hi] = scene_box(config, dataset);
-  return std::make_unique<Engine<B, HashGridField<B>>>(
+  auto engine = std::make_unique<Engine<B, HashGridField<B>>>(
       sampler, [spec, lo = lo, hi = hi](ParamLayout& layout, const std::string& prefix) {
         return HashGridField<B>(spec, layout, prefix, lo, hi);
       });
+  if (sampler.occupancy_grid)
+    engine->enable_occupancy_grid(lo, hi, sampler.occupancy_resolution, sampler.occupancy_threshold);
+  return engine;
 }
 
 }  // namespace

@@ -72,8 +72,9 @@ struct CpuBackend {
                                    int n, T* d_params, T* d_x01) {
     hash_encode_backward_cpu(config, params, x01, d_out, n, d_params, d_x01);
   }
-  static void stratified_samples(long long R, int S, T near, T far, const T* u, T* t) {
-    stratified_samples_cpu<T>(R, S, near, far, nullptr, nullptr, u, t);
+  static void stratified_samples(long long R, int S, T near, T far, const T* ray_near, const T* ray_far, const T* u,
+                                 T* t) {
+    stratified_samples_cpu<T>(R, S, near, far, ray_near, ray_far, u, t);
   }
   static void importance_samples(long long R, int S, int Nf, const T* z, const T* w, const T* u, T* z_fine) {
     importance_samples_cpu(R, S, Nf, z, w, u, z_fine);
@@ -186,8 +187,9 @@ struct CudaBackend {
                                    int n, T* d_params, T* d_x01) {
     hash_encode_backward_cuda(config, params, x01, d_out, n, d_params, d_x01);
   }
-  static void stratified_samples(long long R, int S, T near, T far, const T* u, T* t) {
-    stratified_samples_cuda(R, S, near, far, nullptr, nullptr, u, t);
+  static void stratified_samples(long long R, int S, T near, T far, const T* ray_near, const T* ray_far, const T* u,
+                                 T* t) {
+    stratified_samples_cuda(R, S, near, far, ray_near, ray_far, u, t);
   }
   static void importance_samples(long long R, int S, int Nf, const T* z, const T* w, const T* u, T* z_fine) {
     importance_samples_cuda(R, S, Nf, z, w, u, z_fine);

@@ -21,6 +21,9 @@ struct SamplerSettings {
   int coarse_samples = 64, fine_samples = 128;
   float near = 0.1f, far = 10.f;
   bool perturb = true;             // stratified jitter + random importance samples (training only)
+  bool occupancy_grid = false;     // clip rays to occupied cells (hash_grid only)
+  int occupancy_resolution = 64;
+  float occupancy_threshold = 0.01f;
   float density_noise_std = 1.f;   // added to raw density before the ReLU (training only)
   bool use_background = false;     // composite over `background` (datasets with alpha)
   std::array<float, 3> background{1.f, 1.f, 1.f};
@@ -62,7 +65,11 @@ class NerfPipeline {
 
   // Renders R rays (origins, dirs: 3 x R host arrays, z-depth directions). `train` enables
   // the sampling jitter and density noise, drawn from `rng`; otherwise deterministic.
-  void forward(const T* origins, const T* dirs, int R, bool train, std::mt19937_64& rng);
+  // ray_near / ray_far (R host values each, optional) narrow each ray's sample range.
+  void forward(const T* origins, const T* dirs, int R, bool train, std::mt19937_64& rng,
+               const T* ray_near = nullptr, const T* ray_far = nullptr);
+  // Density (after the activation, no noise) of the fine field at n points (3 x n host).
+  std::vector<T> fine_density(const T* points, int n, int chunk);
   // Results of the last forward, downloaded: 3 x R colours, R depths / opacities.
   std::vector<T> rgb_fine() const;
   std::vector<T> rgb_coarse() const;
@@ -90,7 +97,7 @@ class NerfPipeline {
   SamplerSettings sampler_;
   ParamLayout layout_;
   Field coarse_, fine_;
-  typename B::Buffer params_, grads_, origins_, dirs_, dir_norm_, uniforms_, background_;
+  typename B::Buffer params_, grads_, origins_, dirs_, dir_norm_, uniforms_, background_, ray_near_, ray_far_;
   Stage coarse_stage_, fine_stage_;
   int R_ = 0;
 };

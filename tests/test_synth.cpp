@@ -14,6 +14,8 @@
 #include <vector>
 
 #include <Eigen/Dense>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -28,9 +30,11 @@ using namespace jnerf;
 
 namespace {
 
-// A folder shared by the tests of one suite (scratch_dir needs a running test).
+// A folder shared by the tests of one suite (scratch_dir needs a running test); one per
+// process, since ctest runs the tests of this file in parallel processes.
 fs::path suite_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "jnerf_tests" / ("Synth." + name);
+  const fs::path dir =
+      fs::temp_directory_path() / "jnerf_tests" / ("Synth." + name + "." + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

@@ -1,5 +1,6 @@
 // Stage nerf end to end on a tiny generated room: learning, resume, divergence handling.
 #include <cmath>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -14,7 +15,8 @@ namespace {
 
 const std::filesystem::path& tiny_room() {
   static const std::filesystem::path dir = [] {
-    const auto d = std::filesystem::temp_directory_path() / "jnerf_tests" / "tiny_room";
+    // One folder per process: ctest runs tests of this file in parallel processes.
+    const auto d = std::filesystem::temp_directory_path() / "jnerf_tests" / ("tiny_room." + std::to_string(getpid()));
     jnerf::SynthOptions o;
     o.preset = "room0";
     o.out = d;

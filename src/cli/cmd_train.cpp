@@ -7,6 +7,20 @@
 #include "jnerf/train/nerf_trainer.hpp"
 
 namespace jnerf::cli {
+namespace {
+
+// Writes the dataset-derived ray range and scene box into the run's config, so that
+// rendering the run later (also on another dataset, with --data) uses the same geometry.
+void pin_dataset_geometry(Json& config, const Dataset& dataset) {
+  if (config["sampler"]["near"].get<double>() < 0) config["sampler"]["near"] = dataset.near;
+  if (config["sampler"]["far"].get<double>() < 0) config["sampler"]["far"] = dataset.far;
+  Json& box = config["model"]["hash_grid"]["scene_box"];
+  if (config_get<std::string>(config, "model.type") == "hash_grid" && box.empty() && dataset.has_scene_box)
+    box = {dataset.scene_min.x(), dataset.scene_min.y(), dataset.scene_min.z(),
+           dataset.scene_max.x(), dataset.scene_max.y(), dataset.scene_max.z()};
+}
+
+}  // namespace
 
 void add_train(CLI::App& app, const GlobalOptions& global, Action& action) {
   struct Args {
@@ -40,6 +54,7 @@ void add_train(CLI::App& app, const GlobalOptions& global, Action& action) {
       const Dataset dataset = load_dataset(load_options_from_config(config));
       spdlog::info("dataset: {} views ({} train, {} test) from {}", dataset.frames.size(), dataset.train.size(),
                    dataset.test.size(), dataset.root.string());
+      pin_dataset_geometry(config, dataset);
       auto engine = make_nerf_engine(config, dataset, device);
       run.create(config);
       const TrainSummary s = train_nerf(config, dataset, *engine, run, a->resume);

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "jnerf/core/config.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -89,4 +90,30 @@ TEST(Cli, DatasetOnMissingFolderNamesIt) {
   const Result r = run_cli("dataset --data /nonexistent/jnerf-data");
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.output, "/nonexistent/jnerf-data")) << r.output;
+}
+
+TEST(Cli, TrainThenRenderWritesTheRunFolderAndMetrics) {
+  const auto dir = jnerf::test::scratch_dir("cli");
+  const std::string scene = (dir / "scene").string(), run = (dir / "run").string();
+  ASSERT_EQ(run_cli("synth --preset room1 --width 32 --height 24 --frames 12 --out '" + scene + "'").code, 0);
+  const std::string sets =
+      " --set model.type=hash_grid --set model.hash_grid.levels=4 --set model.hash_grid.log2_table_size=10"
+      " --set sampler.coarse_samples=8 --set sampler.fine_samples=8 --set train.rays_per_batch=64"
+      " --set train.iters=3 --set train.val_every=0";
+  Result r = run_cli("--device cpu train --out '" + run + "' --set 'data.path=" + scene + "'" + sets);
+  ASSERT_EQ(r.code, 0) << r.output;
+  // The run config pins the geometry taken from the dataset.
+  const jnerf::Json config = jnerf::read_json_file(dir / "run" / "config.json");
+  EXPECT_EQ(config["model"]["hash_grid"]["scene_box"].size(), 6u);
+  EXPECT_GT(config["sampler"]["near"].get<double>(), 0.0);
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "checkpoints" / "nerf_000000003.ckpt"));
+  // A second train into the same folder without --resume is refused.
+  EXPECT_EQ(run_cli("--device cpu train --out '" + run + "' --set 'data.path=" + scene + "'" + sets).code, 2);
+
+  r = run_cli("--device cpu render --run '" + run + "' --max-views 2 --out '" + (dir / "render").string() + "'");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const jnerf::Json metrics = jnerf::read_json_file(dir / "render" / "metrics.json");
+  EXPECT_EQ(metrics["views"].get<int>(), 2);
+  EXPECT_GT(metrics["psnr_mean"].get<double>(), 0.0);
+  EXPECT_TRUE(std::filesystem::exists(dir / "render" / "rgb_00002.png"));
 }

@@ -29,7 +29,7 @@ Result run_cli(const std::string& args) {
   return r;
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using jnerf::test::contains;
 
 }  // namespace
 

@@ -9,19 +9,6 @@
 using jnerf::InputError;
 using jnerf::Json;
 
-namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
-
 TEST(Config, DefaultsCarryThePaperConstants) {
   const Json c = jnerf::default_config();
   EXPECT_EQ(jnerf::config_get<int>(c, "train.rays_per_batch"), 1024);
@@ -42,7 +29,7 @@ TEST(Config, MergeOverridesOnlyNamedKeys) {
 TEST(Config, UnknownKeyIsNamedWithSuggestion) {
   Json c = jnerf::default_config();
   const std::string msg =
-      error_of([&] { jnerf::merge_config(c, Json::parse(R"({"train": {"itres": 5}})"), "my.json"); });
+      jnerf::test::input_error([&] { jnerf::merge_config(c, Json::parse(R"({"train": {"itres": 5}})"), "my.json"); });
   EXPECT_NE(msg.find("my.json"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'train.itres'"), std::string::npos) << msg;
   EXPECT_NE(msg.find("did you mean 'iters'"), std::string::npos) << msg;
@@ -50,15 +37,15 @@ TEST(Config, UnknownKeyIsNamedWithSuggestion) {
 
 TEST(Config, WrongTypesAreNamedWithTheExpectedType) {
   Json c = jnerf::default_config();
-  std::string msg = error_of([&] { jnerf::merge_config(c, Json::parse(R"({"train": {"iters": 2.5}})"), "f"); });
+  std::string msg = jnerf::test::input_error([&] { jnerf::merge_config(c, Json::parse(R"({"train": {"iters": 2.5}})"), "f"); });
   EXPECT_NE(msg.find("'train.iters' expects an integer"), std::string::npos) << msg;
-  msg = error_of([&] { jnerf::merge_config(c, Json::parse(R"({"train": {"lr": "fast"}})"), "f"); });
+  msg = jnerf::test::input_error([&] { jnerf::merge_config(c, Json::parse(R"({"train": {"lr": "fast"}})"), "f"); });
   EXPECT_NE(msg.find("'train.lr' expects a number"), std::string::npos) << msg;
-  msg = error_of([&] { jnerf::merge_config(c, Json::parse(R"({"train": 3})"), "f"); });
+  msg = jnerf::test::input_error([&] { jnerf::merge_config(c, Json::parse(R"({"train": 3})"), "f"); });
   EXPECT_NE(msg.find("'train' must be a JSON object"), std::string::npos) << msg;
-  msg = error_of([&] { jnerf::merge_config(c, Json::parse(R"({"data": {"background": [1, "x", 0]}})"), "f"); });
+  msg = jnerf::test::input_error([&] { jnerf::merge_config(c, Json::parse(R"({"data": {"background": [1, "x", 0]}})"), "f"); });
   EXPECT_NE(msg.find("'data.background[1]' expects a number"), std::string::npos) << msg;
-  msg = error_of([&] { jnerf::merge_config(c, Json::parse(R"({"sampler": {"perturb": 1}})"), "f"); });
+  msg = jnerf::test::input_error([&] { jnerf::merge_config(c, Json::parse(R"({"sampler": {"perturb": 1}})"), "f"); });
   EXPECT_NE(msg.find("expects a boolean"), std::string::npos) << msg;
 }
 
@@ -82,19 +69,19 @@ TEST(Config, SetOverridesParseByTheDefaultType) {
   EXPECT_FALSE(jnerf::config_get<bool>(c, "sampler.perturb"));
   EXPECT_EQ(jnerf::config_get<std::vector<int>>(c, "data.frames"), (std::vector<int>{1, 2, 3}));
 
-  EXPECT_NE(error_of([&] { jnerf::apply_override(c, "train.nope=1"); }).find("'train.nope'"), std::string::npos);
-  EXPECT_NE(error_of([&] { jnerf::apply_override(c, "train.iters"); }).find("key.path=value"), std::string::npos);
-  EXPECT_NE(error_of([&] { jnerf::apply_override(c, "train.iters=abc"); }).find("expects an integer"),
+  EXPECT_NE(jnerf::test::input_error([&] { jnerf::apply_override(c, "train.nope=1"); }).find("'train.nope'"), std::string::npos);
+  EXPECT_NE(jnerf::test::input_error([&] { jnerf::apply_override(c, "train.iters"); }).find("key.path=value"), std::string::npos);
+  EXPECT_NE(jnerf::test::input_error([&] { jnerf::apply_override(c, "train.iters=abc"); }).find("expects an integer"),
             std::string::npos);
 }
 
 TEST(Config, FileErrorsNameTheFileAndPosition) {
   const auto dir = jnerf::test::scratch_dir("cfg");
-  EXPECT_NE(error_of([&] { jnerf::read_json_file(dir / "missing.json"); }).find("missing.json"), std::string::npos);
+  EXPECT_NE(jnerf::test::input_error([&] { jnerf::read_json_file(dir / "missing.json"); }).find("missing.json"), std::string::npos);
   {
     std::ofstream(dir / "bad.json") << "{\n  \"train\": {\n    \"iters\": 5,\n  }\n}\n";
   }
-  const std::string msg = error_of([&] { jnerf::read_json_file(dir / "bad.json"); });
+  const std::string msg = jnerf::test::input_error([&] { jnerf::read_json_file(dir / "bad.json"); });
   EXPECT_NE(msg.find("bad.json"), std::string::npos) << msg;
   EXPECT_NE(msg.find("line 4"), std::string::npos) << msg;
 }

@@ -21,23 +21,14 @@ using namespace jnerf;
 
 namespace {
 
+using jnerf::test::contains;
+using jnerf::test::input_error;
+
 void write_text(const fs::path& file, const std::string& text) {
   fs::create_directories(file.parent_path());
   std::ofstream out(file, std::ios::binary);
   out << text;
 }
-
-// The InputError message thrown by f ("" when none).
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::vector<int> ids_of(const Dataset& ds, const std::vector<int>& indices) {
   std::vector<int> out;

@@ -2,9 +2,12 @@
 // Helpers shared by the tests: where the real datasets are, scratch folders.
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include <gtest/gtest.h>
+
+#include "jnerf/core/error.hpp"
 
 namespace jnerf::test {
 
@@ -31,5 +34,17 @@ inline std::filesystem::path scratch_dir(const std::string& tag) {
   std::filesystem::create_directories(dir);
   return dir;
 }
+
+// The InputError message thrown by f ("" when it throws none).
+inline std::string input_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace jnerf::test

@@ -30,6 +30,9 @@ using namespace jnerf;
 
 namespace {
 
+using jnerf::test::contains;
+using jnerf::test::input_error;
+
 // A folder shared by the tests of one suite (scratch_dir needs a running test); one per
 // process, since ctest runs the tests of this file in parallel processes.
 fs::path suite_dir(const std::string& name) {
@@ -39,17 +42,6 @@ fs::path suite_dir(const std::string& name) {
   fs::create_directories(dir);
   return dir;
 }
-
-std::string input_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::string read_bytes(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

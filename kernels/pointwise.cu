@@ -29,6 +29,11 @@ __global__ void sigmoid_backward_kernel(long long n, const float* y, const float
   if (i < n) dx[i] = dy[i] * sigmoid_grad_from_output(y[i]);
 }
 
+__global__ void axpy_kernel(long long n, float alpha, const float* x, float* y) {
+  const long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+  if (i < n) y[i] += alpha * x[i];
+}
+
 }  // namespace
 
 void ray_sample_points_cuda(long long R, int S, const float* origins, const float* dirs, const float* t,
@@ -46,6 +51,11 @@ void sigmoid_forward_cuda(long long n, const float* x, float* y, void* stream) {
 void sigmoid_backward_cuda(long long n, const float* y, const float* dy, float* dx, void* stream) {
   if (n <= 0) return;
   sigmoid_backward_kernel<<<blocks_for(n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(n, y, dy, dx);
+}
+
+void axpy_cuda(long long n, float alpha, const float* x, float* y, void* stream) {
+  if (n <= 0) return;
+  axpy_kernel<<<blocks_for(n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(n, alpha, x, y);
 }
 
 }  // namespace jnerf

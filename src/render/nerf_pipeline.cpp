@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 #include "jnerf/core/backend.hpp"
 #include "jnerf/core/error.hpp"
@@ -189,8 +190,10 @@ std::vector<typename B::Scalar> NerfPipeline<B, Field>::depth_fine() const {
 }
 
 // MSE of one stage and its backward into grads_ (accumulated: the layers add into dW/db).
+// With dL_dg (fine stage, shaping), the Jacobian's closed-form backward adds dL/dw to the
+// compositing backward, dL/dz to the raw colour gradient and dL/dh to the head input.
 template <class B, class Field>
-double NerfPipeline<B, Field>::stage_backward(Stage& st, Field& net, int R, const T* target) {
+double NerfPipeline<B, Field>::stage_backward(Stage& st, Field& net, int R, const T* target, const T* dL_dg) {
   const std::size_t m = 3 * static_cast<std::size_t>(R);
   const std::vector<T> rgb = download(st.out_rgb, m);
   std::vector<T> grad(m);
@@ -205,28 +208,71 @@ double NerfPipeline<B, Field>::stage_backward(Stage& st, Field& net, int R, cons
 
   const int S = st.samples_per_ray;
   const std::size_t n = static_cast<std::size_t>(R) * S;
+  const bool shaping = dL_dg != nullptr;
+  if (shaping) {
+    const int V = jacobian_spec_.head_width, Dk = jacobian_spec_.row_length();
+    const std::size_t D = static_cast<std::size_t>(jacobian_spec_.dims()) * R;
+    jacobian_grad_.resize(D);
+    d_head_.resize(static_cast<std::size_t>(V) * n);
+    d_raw_extra_.resize(3 * n);
+    d_weights_.resize(n);
+    B::upload(jacobian_grad_.data(), dL_dg, D);
+    B::zero(d_raw_extra_.data(), 3 * n);
+    B::jacobian_backward(R, S, V, Dk, coef_.data(), jacobian_grad_.data(), st.weights.data(), st.rgb.data(),
+                         net.head_input(), d_head_.data(), d_raw_extra_.data(), d_weights_.data());
+  }
   st.grad_sigma.resize(n);
   st.grad_rgb.resize(3 * n);
   B::composite_backward(R, S, st.sigma.data(), st.rgb.data(), st.t.data(), dir_norm_.data(),
                         sampler_.use_background ? background_.data() : nullptr, st.out_rgb.data(),
-                        st.weights.data(), st.grad_out_rgb.data(), nullptr, st.grad_sigma.data(),
-                        st.grad_rgb.data());
+                        st.weights.data(), st.grad_out_rgb.data(), shaping ? d_weights_.data() : nullptr,
+                        st.grad_sigma.data(), st.grad_rgb.data());
   // In place: d raw rgb = d rgb * s (1 - s); d raw density = d sigma * relu'(raw + noise).
   B::sigmoid_backward(3 * n, st.rgb.data(), st.grad_rgb.data(), st.grad_rgb.data());
+  if (shaping) B::axpy(static_cast<long long>(3 * n), T(1), d_raw_extra_.data(), st.grad_rgb.data());
   B::density_backward(net.density_activation(), n, net.raw_density(), st.has_noise ? st.noise.data() : nullptr,
                       st.grad_sigma.data(), st.grad_sigma.data());
-  net.backward(params_.data(), st.grad_sigma.data(), st.grad_rgb.data(), nullptr, grads_.data());
+  net.backward(params_.data(), st.grad_sigma.data(), st.grad_rgb.data(), shaping ? d_head_.data() : nullptr,
+               grads_.data());
   return sum / static_cast<double>(m);
 }
 
 template <class B, class Field>
 PhotometricLoss NerfPipeline<B, Field>::backward_photometric(const T* target) {
+  return backward_with_jacobian_grad(target, nullptr);
+}
+
+template <class B, class Field>
+PhotometricLoss NerfPipeline<B, Field>::backward_with_jacobian_grad(const T* target, const T* dL_dg) {
   B::zero(grads_.data(), layout_.total());
   PhotometricLoss loss;
-  loss.mse_fine = stage_backward(fine_stage_, fine_, R_, target);
-  loss.mse_coarse = stage_backward(coarse_stage_, coarse_, R_, target);
+  loss.mse_fine = stage_backward(fine_stage_, fine_, R_, target, dL_dg);
+  loss.mse_coarse = stage_backward(coarse_stage_, coarse_, R_, target, nullptr);
   loss.loss = loss.mse_coarse + loss.mse_fine;
   return loss;
+}
+
+template <class B, class Field>
+std::vector<typename B::Scalar> NerfPipeline<B, Field>::fine_jacobians(const JacobianSpec& spec,
+                                                                       const std::vector<T>& coef) {
+  if (spec.head_width != fine_.head_width())
+    throw std::invalid_argument("fine_jacobians: head width does not match the model");
+  if (coef.size() != 3 * static_cast<std::size_t>(R_))
+    throw std::invalid_argument("fine_jacobians: need 3 channel coefficients per ray");
+  jacobian_spec_ = spec;
+  coef_.resize(coef.size());
+  B::upload(coef_.data(), coef.data(), coef.size());
+  const std::size_t D = static_cast<std::size_t>(spec.dims()) * R_;
+  jacobians_.resize(D);
+  B::jacobian_forward(R_, fine_stage_.samples_per_ray, spec.head_width, spec.row_length(), coef_.data(),
+                      fine_stage_.weights.data(), fine_stage_.rgb.data(), fine_.head_input(), jacobians_.data());
+  return download(jacobians_, D);
+}
+
+template <class B, class Field>
+void NerfPipeline<B, Field>::reevaluate_fine() {
+  const std::size_t n = static_cast<std::size_t>(R_) * fine_stage_.samples_per_ray;
+  fine_.forward(params_.data(), fine_stage_.points.data(), fine_stage_.view_dirs.data(), static_cast<int>(n));
 }
 
 template class NerfPipeline<CpuBackend<float>>;

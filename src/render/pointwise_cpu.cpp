@@ -24,10 +24,17 @@ void sigmoid_backward_cpu(long long n, const T* y, const T* dy, T* dx) {
   for (long long i = 0; i < n; ++i) dx[i] = dy[i] * sigmoid_grad_from_output(y[i]);
 }
 
+template <class T>
+void axpy_cpu(long long n, T alpha, const T* x, T* y) {
+#pragma omp parallel for schedule(static)
+  for (long long i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
 #define JNERF_INSTANTIATE(T)                                                                              \
   template void ray_sample_points_cpu(long long, int, const T*, const T*, const T*, T*, T*, T*);        \
   template void sigmoid_forward_cpu(long long, const T*, T*);                                           \
-  template void sigmoid_backward_cpu(long long, const T*, const T*, T*);
+  template void sigmoid_backward_cpu(long long, const T*, const T*, T*);                               \
+  template void axpy_cpu(long long, T, const T*, T*);
 JNERF_INSTANTIATE(float)
 JNERF_INSTANTIATE(double)
 #undef JNERF_INSTANTIATE

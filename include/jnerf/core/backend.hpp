@@ -14,6 +14,7 @@
 #include "jnerf/render/pointwise.hpp"
 #include "jnerf/render/sampling.hpp"
 #include "jnerf/render/volume.hpp"
+#include "jnerf/shape/jacobian.hpp"
 #include "jnerf/train/adam.hpp"
 
 #ifdef JNERF_HAVE_CUDA
@@ -84,6 +85,18 @@ struct CpuBackend {
   }
   static void sigmoid_forward(long long n, const T* x, T* y) { sigmoid_forward_cpu(n, x, y); }
   static void sigmoid_backward(long long n, const T* y, const T* dy, T* dx) { sigmoid_backward_cpu(n, y, dy, dx); }
+  static void axpy(long long n, T alpha, const T* x, T* y) { axpy_cpu(n, alpha, x, y); }
+  static void jacobian_forward(long long R, int S, int V, int Dk, const T* coef, const T* w, const T* s, const T* h,
+                               T* g) {
+    jacobian_forward_cpu(R, S, V, Dk, coef, w, s, h, g);
+  }
+  static void jacobian_backward(long long R, int S, int V, int Dk, const T* coef, const T* G, const T* w,
+                                const T* s, const T* h, T* d_h, T* d_z, T* d_w) {
+    jacobian_backward_cpu(R, S, V, Dk, coef, G, w, s, h, d_h, d_z, d_w);
+  }
+  static void weighted_abs_sum(long long R, int S, int C, const T* w, const T* m, T* out) {
+    weighted_abs_sum_cpu(R, S, C, w, m, out);
+  }
   static void density_forward(DensityActivation a, long long n, const T* raw, const T* noise, T* sigma) {
     density_activation_forward_cpu(a, n, raw, noise, sigma);
   }
@@ -199,6 +212,18 @@ struct CudaBackend {
   }
   static void sigmoid_forward(long long n, const T* x, T* y) { sigmoid_forward_cuda(n, x, y); }
   static void sigmoid_backward(long long n, const T* y, const T* dy, T* dx) { sigmoid_backward_cuda(n, y, dy, dx); }
+  static void axpy(long long n, T alpha, const T* x, T* y) { axpy_cuda(n, alpha, x, y); }
+  static void jacobian_forward(long long R, int S, int V, int Dk, const T* coef, const T* w, const T* s, const T* h,
+                               T* g) {
+    jacobian_forward_cuda(R, S, V, Dk, coef, w, s, h, g);
+  }
+  static void jacobian_backward(long long R, int S, int V, int Dk, const T* coef, const T* G, const T* w,
+                                const T* s, const T* h, T* d_h, T* d_z, T* d_w) {
+    jacobian_backward_cuda(R, S, V, Dk, coef, G, w, s, h, d_h, d_z, d_w);
+  }
+  static void weighted_abs_sum(long long R, int S, int C, const T* w, const T* m, T* out) {
+    weighted_abs_sum_cuda(R, S, C, w, m, out);
+  }
   static void density_forward(DensityActivation a, long long n, const T* raw, const T* noise, T* sigma) {
     density_activation_forward_cuda(a, n, raw, noise, sigma);
   }

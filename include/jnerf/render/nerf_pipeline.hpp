@@ -14,6 +14,7 @@
 
 #include "jnerf/model/param_layout.hpp"
 #include "jnerf/model/semantic_nerf.hpp"
+#include "jnerf/shape/jacobian.hpp"
 
 namespace jnerf {
 
@@ -79,6 +80,28 @@ class NerfPipeline {
   // dL/dparams into grads() (overwritten).
   PhotometricLoss backward_photometric(const T* target);
 
+  // ---- JacobiNeRF: the fine RGB head (shape/, propagate/) ----------------------------
+  // Per-ray Jacobians of the last forward's fine colour w.r.t. the fine RGB head (R x
+  // spec.dims() host values, layout in kernels/jacobian.cuh); coef: R x 3 channel mix.
+  std::vector<T> fine_jacobians(const JacobianSpec& spec, const std::vector<T>& coef);
+  // backward_photometric plus an extra loss on the Jacobians of the last fine_jacobians()
+  // call: dL_dg (R x dims host) is its gradient. The closed-form backward through the
+  // Jacobian (dL/dh, dL/dz, dL/dw) joins the photometric one in the same pass.
+  PhotometricLoss backward_with_jacobian_grad(const T* target, const T* dL_dg);
+  // The fine stage of the last forward, on the backend: weights (R x S ray-major), head
+  // input (V x n), raw colour (3 x n, before the sigmoid).
+  int fine_samples_per_ray() const { return fine_stage_.samples_per_ray; }
+  const T* fine_weights() const { return fine_stage_.weights.data(); }
+  const T* fine_head_input() const { return fine_.head_input(); }
+  const T* fine_raw_rgb() const { return fine_.raw_rgb(); }
+  int rays() const { return R_; }
+  // Re-runs the fine field at the last forward's fine samples with the current parameters
+  // (after a head perturbation); raw colours then come from fine_raw_rgb().
+  void reevaluate_fine();
+  // Offset of the fine RGB head's weight (3 x V, then its bias) in the parameter array.
+  std::size_t fine_head_offset() const { return fine_.rgb_weight_offset(); }
+  int fine_head_width() const { return fine_.head_width(); }
+
   Field& coarse() { return coarse_; }
   Field& fine() { return fine_; }
   const SamplerSettings& sampler() const { return sampler_; }
@@ -91,7 +114,8 @@ class NerfPipeline {
     bool has_noise = false;
   };
   void run_stage(Stage& stage, Field& net, int R, bool train, std::mt19937_64& rng);
-  double stage_backward(Stage& stage, Field& net, int R, const T* target);
+  // shaping: also back-propagate dL/dg (fine stage only; nullptr: photometric only).
+  double stage_backward(Stage& stage, Field& net, int R, const T* target, const T* dL_dg);
   std::vector<T> download(const typename B::Buffer& buffer, std::size_t n) const;
 
   SamplerSettings sampler_;
@@ -100,6 +124,9 @@ class NerfPipeline {
   typename B::Buffer params_, grads_, origins_, dirs_, dir_norm_, uniforms_, background_, ray_near_, ray_far_;
   Stage coarse_stage_, fine_stage_;
   int R_ = 0;
+  // Jacobian state of the last fine_jacobians() call and the backward's scratch.
+  JacobianSpec jacobian_spec_;
+  typename B::Buffer coef_, jacobians_, jacobian_grad_, d_head_, d_raw_extra_, d_weights_;
 };
 
 }  // namespace jnerf

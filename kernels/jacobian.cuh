@@ -1,0 +1,88 @@
+#pragma once
+// Per-ray Jacobians of the rendered colour w.r.t. the fine RGB head, their closed-form
+// backward, and the head-perturbation responses of label propagation. Shared by the CUDA
+// kernels (jacobian.cu) and the CPU backend (src/shape/jacobian_cpu.cpp).
+//
+// The RGB head is z_i = W h_i + b (3 x V weight), s_i = sigmoid(z_i), C = sum_i w_i s_i (+
+// background). For a per-ray channel mix c (3 numbers: 1/3 each for the grey colour, a
+// one-hot for one channel, ones for the three channel blocks) the Jacobian of sum_k c_k C_k
+// w.r.t. W is, row k: g[k, j] = c_k sum_i w_i s'_ik h_ij, s' = s (1 - s); with the bias,
+// column V of row k is c_k sum_i w_i s'_ik (h_iV = 1).
+//
+// Layouts (n = R * S samples, sample i of ray r at r * S + i):
+//   w     n        compositing weights, ray-major
+//   s     3 x n    sample colours after the sigmoid, feature-major
+//   h     V x n    head input (after its ReLU), feature-major
+//   coef  R x 3    channel mix per ray
+//   g, G  R x 3Dk  per ray, row k = [dC/dW[k, 0..V-1], dC/db[k] if Dk = V + 1]
+#include "jn_common.cuh"
+
+namespace jnerf {
+
+template <class T>
+JN_HD T head_input_at(const T* h, int j, int V, long long n, long long sample) {
+  return j < V ? h[j * n + sample] : T(1);  // column V is the bias
+}
+
+// Column j (all three rows) of ray r's Jacobian.
+template <class T>
+JN_HD void jacobian_column(long long r, int j, int S, long long n, int V, int Dk, const T* coef, const T* w,
+                           const T* s, const T* h, T* g) {
+  T acc0 = T(0), acc1 = T(0), acc2 = T(0);
+  for (int i = 0; i < S; ++i) {
+    const long long idx = r * S + i;
+    const T wh = w[idx] * head_input_at(h, j, V, n, idx);
+    const T s0 = s[idx], s1 = s[n + idx], s2 = s[2 * n + idx];
+    acc0 += wh * s0 * (T(1) - s0);
+    acc1 += wh * s1 * (T(1) - s1);
+    acc2 += wh * s2 * (T(1) - s2);
+  }
+  T* row = g + r * 3 * Dk;
+  row[j] = coef[3 * r] * acc0;
+  row[Dk + j] = coef[3 * r + 1] * acc1;
+  row[2 * Dk + j] = coef[3 * r + 2] * acc2;
+}
+
+// Backward of the Jacobian at one sample, given G = dL/dg of its ray:
+//   u_k      = sum_j G[k, j] h_ij
+//   dL/dw_i  = sum_k c_k s'_ik u_k                       (written to d_w)
+//   dL/dz_ik = c_k w_i s'_ik (1 - 2 s_ik) u_k            (added to d_z)
+//   dL/dh_ij = w_i sum_k c_k s'_ik G[k, j],  j < V        (written to d_h unless nullptr)
+template <class T>
+JN_HD void jacobian_backward_sample(long long idx, int S, long long n, int V, int Dk, const T* coef, const T* G,
+                                    const T* w, const T* s, const T* h, T* d_h, T* d_z, T* d_w) {
+  const long long r = idx / S;
+  const T* Gr = G + r * 3 * Dk;
+  T sp[3], a[3], u[3];
+  for (int k = 0; k < 3; ++k) {
+    const T sk = s[k * n + idx];
+    sp[k] = sk * (T(1) - sk);
+    a[k] = coef[3 * r + k] * sp[k];
+    u[k] = Dk > V ? Gr[k * Dk + V] : T(0);
+  }
+  for (int j = 0; j < V; ++j) {
+    const T hij = h[j * n + idx];
+    u[0] += Gr[j] * hij;
+    u[1] += Gr[Dk + j] * hij;
+    u[2] += Gr[2 * Dk + j] * hij;
+  }
+  const T wi = w[idx];
+  d_w[idx] = a[0] * u[0] + a[1] * u[1] + a[2] * u[2];
+  for (int k = 0; k < 3; ++k) d_z[k * n + idx] += wi * a[k] * (T(1) - T(2) * s[k * n + idx]) * u[k];
+  if (d_h)
+    for (int j = 0; j < V; ++j) d_h[j * n + idx] = wi * (a[0] * Gr[j] + a[1] * Gr[Dk + j] + a[2] * Gr[2 * Dk + j]);
+}
+
+// 3D propagation response of ray r for one class: R = sum_i w_i |m_i|, where m (n values,
+// one per sample) is the per-sample mean raw-colour change (see propagate/).
+template <class T>
+JN_HD T weighted_abs_sum_ray(long long r, int S, const T* w, const T* m) {
+  T acc = T(0);
+  for (int i = 0; i < S; ++i) {
+    const T v = m[r * S + i];
+    acc += w[r * S + i] * (v < T(0) ? -v : v);
+  }
+  return acc;
+}
+
+}  // namespace jnerf

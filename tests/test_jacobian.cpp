@@ -1,0 +1,294 @@
+// The closed-form per-ray Jacobian of the fine colour w.r.t. the fine RGB head, and its
+// backward through the whole fine network, against central finite differences in double.
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "jnerf/core/backend.hpp"
+#include "jnerf/model/hash_grid_field.hpp"
+#include "jnerf/render/nerf_pipeline.hpp"
+#include "jnerf/shape/jacobian.hpp"
+
+namespace {
+
+using B = jnerf::CpuBackend<double>;
+using jnerf::JacobianChannels;
+
+jnerf::SemanticNerfSpec tiny_spec() {
+  jnerf::SemanticNerfSpec s;
+  s.position_frequencies = 3;
+  s.direction_frequencies = 2;
+  s.trunk_depth = 3;
+  s.trunk_width = 10;
+  s.skips = {1};
+  s.view_width = 5;
+  s.position_scale = 0.5;
+  return s;
+}
+
+jnerf::SamplerSettings tiny_sampler(bool background) {
+  jnerf::SamplerSettings s;
+  s.coarse_samples = 6;
+  s.fine_samples = 4;
+  s.near = 0.5f;
+  s.far = 3.f;
+  s.use_background = background;
+  s.background = {0.3f, 0.6f, 0.1f};
+  return s;
+}
+
+struct Rays {
+  int R = 5;
+  std::vector<double> origins, dirs, target;
+};
+
+Rays make_rays() {
+  Rays b;
+  std::mt19937_64 rng(17);
+  std::uniform_real_distribution<double> u(-0.3, 0.3);
+  for (int i = 0; i < 3 * b.R; ++i) b.origins.push_back(u(rng));
+  for (int c = 0; c < 3; ++c)
+    for (int r = 0; r < b.R; ++r) b.dirs.push_back(c == 2 ? 1.0 : u(rng));
+  for (int i = 0; i < 3 * b.R; ++i) b.target.push_back(0.5 + u(rng));
+  return b;
+}
+
+template <class P>
+void forward(P& p, const Rays& b) {
+  std::mt19937_64 rng(1);
+  p.forward(b.origins.data(), b.dirs.data(), b.R, false, rng);
+}
+
+// sum_k coef_rk C_k(r) for every ray r.
+template <class P>
+std::vector<double> mixed_colour(P& p, const Rays& b, const std::vector<double>& coef) {
+  forward(p, b);
+  const auto rgb = p.rgb_fine();
+  std::vector<double> out(b.R, 0.0);
+  for (int r = 0; r < b.R; ++r)
+    for (int k = 0; k < 3; ++k) out[r] += coef[3 * r + k] * rgb[k * b.R + r];
+  return out;
+}
+
+template <class P>
+void check_jacobian(P& p, JacobianChannels channels, bool bias) {
+  const Rays b = make_rays();
+  std::mt19937_64 rng(3);
+  const auto coef = jnerf::channel_coefficients<double>(channels, b.R, rng);
+  const jnerf::JacobianSpec spec{channels, bias, p.fine_head_width()};
+  forward(p, b);
+  const std::vector<double> g = p.fine_jacobians(spec, coef);
+  const int V = spec.head_width, Dk = spec.row_length();
+  ASSERT_EQ(g.size(), static_cast<std::size_t>(b.R) * spec.dims());
+  const std::size_t weight = p.fine_head_offset(), bias_offset = weight + 3 * V;
+  const double h = 1e-6;
+  int nonzero = 0;
+  for (int k = 0; k < 3; ++k)
+    for (int j = 0; j < Dk; ++j) {
+      const std::size_t i = j < V ? weight + k * V + j : bias_offset + k;
+      const double saved = p.params()[i];
+      p.params()[i] = saved + h;
+      const auto up = mixed_colour(p, b, coef);
+      p.params()[i] = saved - h;
+      const auto down = mixed_colour(p, b, coef);
+      p.params()[i] = saved;
+      for (int r = 0; r < b.R; ++r) {
+        const double fd = (up[r] - down[r]) / (2 * h);
+        EXPECT_NEAR(g[r * spec.dims() + k * Dk + j], fd, 1e-9 + 1e-6 * std::abs(fd)) << "ray " << r << " k " << k
+                                                                                       << " j " << j;
+        nonzero += std::abs(fd) > 1e-8;
+      }
+    }
+  // One channel per ray is non-zero in random mode, all three otherwise.
+  EXPECT_GT(nonzero, b.R * 3 * Dk / (channels == JacobianChannels::Random ? 9 : 3));
+}
+
+// L(g) = sum a . g + 0.5 b |g|^2 per ray, a smooth test loss whose gradient is a + b g.
+struct QuadraticJacobianLoss {
+  std::vector<double> a;
+  double b = 0.7;
+  double value(const std::vector<double>& g) const {
+    double v = 0;
+    for (std::size_t i = 0; i < g.size(); ++i) v += a[i] * g[i] + 0.5 * b * g[i] * g[i];
+    return v;
+  }
+  std::vector<double> gradient(const std::vector<double>& g) const {
+    std::vector<double> d(g.size());
+    for (std::size_t i = 0; i < g.size(); ++i) d[i] = a[i] + b * g[i];
+    return d;
+  }
+};
+
+// MSE(fine) + L(g(theta)): the fine parameters' share of the shaping objective.
+template <class P>
+double fine_objective(P& p, const Rays& b, const jnerf::JacobianSpec& spec, const std::vector<double>& coef,
+                      const QuadraticJacobianLoss& loss) {
+  forward(p, b);
+  const auto rgb = p.rgb_fine();
+  double mse = 0;
+  for (std::size_t i = 0; i < rgb.size(); ++i) mse += (rgb[i] - b.target[i]) * (rgb[i] - b.target[i]);
+  return mse / static_cast<double>(rgb.size()) + loss.value(p.fine_jacobians(spec, coef));
+}
+
+template <class P>
+void check_shaping_backward(P& p, JacobianChannels channels, bool bias) {
+  const Rays b = make_rays();
+  std::mt19937_64 rng(5);
+  const auto coef = jnerf::channel_coefficients<double>(channels, b.R, rng);
+  const jnerf::JacobianSpec spec{channels, bias, p.fine_head_width()};
+  QuadraticJacobianLoss loss;
+  std::uniform_real_distribution<double> u(-2.0, 2.0);
+  loss.a.resize(static_cast<std::size_t>(b.R) * spec.dims());
+  for (double& v : loss.a) v = u(rng);
+
+  forward(p, b);
+  const auto g = p.fine_jacobians(spec, coef);
+  const auto dL_dg = loss.gradient(g);
+  p.backward_with_jacobian_grad(b.target.data(), dL_dg.data());
+  const std::vector<double> analytic(p.grads(), p.grads() + p.num_params());
+
+  // Coarse parameters only place the fine samples, which are detached (as in the
+  // reference): the Jacobian term reaches the fine network only.
+  const double h = 1e-6;
+  int checked = 0, nonzero = 0;
+  for (const auto& seg : p.layout().segments()) {
+    if (seg.name.rfind("fine.", 0) != 0) continue;
+    for (std::size_t k = 0; k < seg.size; k += std::max<std::size_t>(1, seg.size / 9)) {
+      const std::size_t i = seg.offset + k;
+      const double saved = p.params()[i];
+      p.params()[i] = saved + h;
+      const double up = fine_objective(p, b, spec, coef, loss);
+      p.params()[i] = saved - h;
+      const double down = fine_objective(p, b, spec, coef, loss);
+      p.params()[i] = saved;
+      const double fd = (up - down) / (2 * h);
+      EXPECT_NEAR(analytic[i], fd, 1e-8 + 1e-6 * std::abs(fd)) << seg.name << "[" << k << "]";
+      ++checked;
+      nonzero += std::abs(fd) > 1e-8;
+    }
+  }
+  EXPECT_GT(checked, 40);
+  EXPECT_GT(nonzero, checked / 3);
+}
+
+jnerf::NerfPipeline<B> semantic_pipeline(bool background) {
+  jnerf::NerfPipeline<B> p(tiny_spec(), tiny_sampler(background));
+  p.init_params(21);
+  // A positive density bias so that the random network is not empty (all-zero weights
+  // would make every check vacuous).
+  std::vector<float> host = p.params_host();
+  for (const auto& seg : p.layout().segments())
+    if (seg.name.find("alpha_linear.bias") != std::string::npos) host[seg.offset] = 0.6f;
+  p.set_params(host);
+  return p;
+}
+
+using HashPipeline = jnerf::NerfPipeline<B, jnerf::HashGridField<B>>;
+
+HashPipeline hash_pipeline() {
+  jnerf::HashGridSpec spec;
+  spec.grid.levels = 2;
+  spec.grid.features_per_level = 2;
+  spec.grid.log2_table_size = 7;
+  spec.grid.base_resolution = 2;
+  spec.grid.max_resolution = 8;
+  spec.density_width = 6;
+  spec.geo_features = 3;
+  spec.colour_width = 6;
+  spec.colour_depth = 1;
+  const std::array<double, 3> lo{-1.5, -1.5, 0.0}, hi{1.5, 1.5, 4.0};
+  HashPipeline p(tiny_sampler(true), [&](jnerf::ParamLayout& l, const std::string& prefix) {
+    return jnerf::HashGridField<B>(spec, l, prefix, lo, hi);
+  });
+  p.init_params(8);
+  std::vector<float> host = p.params_host();
+  std::mt19937_64 rng(2);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  for (const auto& seg : p.layout().segments())
+    if (seg.name.find("encoding") != std::string::npos)
+      for (std::size_t k = 0; k < seg.size; ++k) host[seg.offset + k] = u(rng);
+  p.set_params(host);
+  return p;
+}
+
+}  // namespace
+
+TEST(Jacobian, ChannelCoefficients) {
+  std::mt19937_64 rng(1);
+  const auto mean = jnerf::channel_coefficients<double>(JacobianChannels::Mean, 4, rng);
+  for (double c : mean) EXPECT_DOUBLE_EQ(c, 1.0 / 3.0);
+  const auto blocks = jnerf::channel_coefficients<double>(JacobianChannels::Blocks, 4, rng);
+  for (double c : blocks) EXPECT_DOUBLE_EQ(c, 1.0);
+  const auto random = jnerf::channel_coefficients<double>(JacobianChannels::Random, 300, rng);
+  int picked[3] = {0, 0, 0};
+  for (int r = 0; r < 300; ++r) {
+    double sum = 0;
+    for (int k = 0; k < 3; ++k) {
+      sum += random[3 * r + k];
+      if (random[3 * r + k] == 1.0) ++picked[k];
+    }
+    EXPECT_EQ(sum, 1.0);
+  }
+  for (int k = 0; k < 3; ++k) EXPECT_GT(picked[k], 60);  // each channel drawn (expected 100)
+  EXPECT_THROW(jnerf::parse_jacobian_channels("grey"), jnerf::InputError);
+  EXPECT_EQ(jnerf::parse_jacobian_channels("blocks"), JacobianChannels::Blocks);
+}
+
+TEST(Jacobian, MeanChannelMatchesFiniteDifferences) {
+  auto p = semantic_pipeline(false);
+  check_jacobian(p, JacobianChannels::Mean, false);
+}
+
+TEST(Jacobian, RandomChannelWithBiasMatchesFiniteDifferences) {
+  auto p = semantic_pipeline(true);
+  check_jacobian(p, JacobianChannels::Random, true);
+}
+
+TEST(Jacobian, BlocksMatchFiniteDifferencesOnHashGrid) {
+  auto p = hash_pipeline();
+  check_jacobian(p, JacobianChannels::Blocks, true);
+}
+
+TEST(Jacobian, BlocksAreThreeTimesMean) {
+  auto p = semantic_pipeline(false);
+  const Rays b = make_rays();
+  std::mt19937_64 rng(1);
+  forward(p, b);
+  const int V = p.fine_head_width();
+  const auto mean = p.fine_jacobians({JacobianChannels::Mean, false, V},
+                                     jnerf::channel_coefficients<double>(JacobianChannels::Mean, b.R, rng));
+  const auto blocks = p.fine_jacobians({JacobianChannels::Blocks, false, V},
+                                       jnerf::channel_coefficients<double>(JacobianChannels::Blocks, b.R, rng));
+  for (std::size_t i = 0; i < mean.size(); ++i) EXPECT_NEAR(blocks[i], 3 * mean[i], 1e-15);
+}
+
+TEST(Jacobian, ShapingBackwardMatchesFiniteDifferences) {
+  auto p = semantic_pipeline(false);
+  check_shaping_backward(p, JacobianChannels::Mean, false);
+}
+
+TEST(Jacobian, ShapingBackwardWithBiasAndBackgroundMatchesFiniteDifferences) {
+  auto p = semantic_pipeline(true);
+  check_shaping_backward(p, JacobianChannels::Random, true);
+}
+
+TEST(Jacobian, ShapingBackwardMatchesFiniteDifferencesOnHashGrid) {
+  auto p = hash_pipeline();
+  check_shaping_backward(p, JacobianChannels::Mean, false);
+}
+
+// With dL/dg = 0 the shaping backward is exactly the photometric one.
+TEST(Jacobian, ZeroJacobianGradientLeavesPhotometricGradient) {
+  auto p = semantic_pipeline(false);
+  const Rays b = make_rays();
+  forward(p, b);
+  p.backward_photometric(b.target.data());
+  const std::vector<double> plain(p.grads(), p.grads() + p.num_params());
+  std::mt19937_64 rng(1);
+  const jnerf::JacobianSpec spec{JacobianChannels::Mean, false, p.fine_head_width()};
+  const auto g = p.fine_jacobians(spec, jnerf::channel_coefficients<double>(JacobianChannels::Mean, b.R, rng));
+  const std::vector<double> zero(g.size(), 0.0);
+  p.backward_with_jacobian_grad(b.target.data(), zero.data());
+  for (std::size_t i = 0; i < plain.size(); ++i) EXPECT_DOUBLE_EQ(p.grads()[i], plain[i]);
+}

@@ -1,10 +1,12 @@
-// jnerf train: stage nerf (photometric) now; stage shape lands with the shaping module.
+// jnerf train: stage nerf (photometric training from scratch) and stage shape (JacobiNeRF
+// shaping of the run's trained NeRF).
 #include <iostream>
 
 #include "commands.hpp"
 #include "jnerf/core/error.hpp"
 #include "jnerf/data/dataset_config.hpp"
 #include "jnerf/train/nerf_trainer.hpp"
+#include "jnerf/train/shape_trainer.hpp"
 
 namespace jnerf::cli {
 namespace {
@@ -38,18 +40,24 @@ void add_train(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->callback([a, &global, &action] {
     action = [a, &global] {
       const RunDir run(a->out);
+      const bool shape = a->stage == "shape";
       Json config;
       if (a->resume) {
         if (!a->config.empty())
           throw InputError("--resume continues " + a->out + " with its own config.json; change it with --set");
         config = run.read_config();
         for (const auto& s : a->sets) apply_override(config, s);
+      } else if (shape && a->config.empty()) {
+        // Shaping continues the run folder's NeRF with the run's own config.
+        config = run.read_config();
+        for (const auto& s : a->sets) apply_override(config, s);
+        if (run.latest_checkpoint("shape"))
+          throw InputError(a->out + " already holds a 'shape' run: pass --resume or start from a copy");
       } else {
         config = resolve_config(a->config, a->sets);
         if (run.latest_checkpoint(a->stage))
           throw InputError(a->out + " already holds a '" + a->stage + "' run: pass --resume or another --out");
       }
-      if (a->stage != "nerf") throw NotAvailableError("jnerf train --stage " + a->stage + " is not available in this version of jnerf yet");
       const std::string device = run_device(global, config);
       const Dataset dataset = load_dataset(load_options_from_config(config));
       spdlog::info("dataset: {} views ({} train, {} test) from {}", dataset.frames.size(), dataset.train.size(),
@@ -57,6 +65,19 @@ void add_train(CLI::App& app, const GlobalOptions& global, Action& action) {
       pin_dataset_geometry(config, dataset);
       auto engine = make_nerf_engine(config, dataset, device);
       run.create(config);
+      if (shape) {
+        const ShapeSummary s = train_shape(config, dataset, *engine, run, a->resume);
+        const Json metrics = {{"stage", "shape"},       {"first_step", s.first_step}, {"last_step", s.last_step},
+                              {"seconds", s.seconds},   {"loss", s.loss},             {"l_mi", s.mi},
+                              {"l_norm", s.norm},       {"tau", s.tau},               {"counted_fraction", s.counted_fraction},
+                              {"train_psnr", s.train_psnr}, {"prior", s.prior},      {"checkpoint", s.checkpoint},
+                              {"start_checkpoint", s.start_checkpoint}, {"device", device}};
+        write_json_file(run.root() / "metrics.json", metrics);
+        std::cout << "shaped steps " << s.first_step + 1 << ".." << s.last_step << " in " << s.seconds
+                  << " s; L_MI " << s.mi << ", tau " << s.tau << ", train PSNR " << s.train_psnr << " dB\n"
+                  << "prior: " << s.prior << "\ncheckpoint: " << s.checkpoint << "\n";
+        return;
+      }
       const TrainSummary s = train_nerf(config, dataset, *engine, run, a->resume);
       Json metrics = {{"stage", "nerf"},          {"first_step", s.first_step}, {"last_step", s.last_step},
                       {"seconds", s.seconds},     {"loss", s.loss},             {"train_psnr", s.train_psnr},

@@ -214,6 +214,7 @@ NpyArray read_npy(const std::filesystem::path& file) {
 
   NpyArray out;
   out.shape = h.shape;
+  out.dtype = h.descr;
   out.values.resize(count);
   const unsigned char* p = bytes.data() + data_start;
   for (std::size_t i = 0; i < count; ++i, p += item) {

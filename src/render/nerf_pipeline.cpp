@@ -270,6 +270,20 @@ std::vector<typename B::Scalar> NerfPipeline<B, Field>::fine_jacobians(const Jac
 }
 
 template <class B, class Field>
+std::vector<typename B::Scalar> NerfPipeline<B, Field>::fine_head_params() const {
+  std::vector<T> host(3 * static_cast<std::size_t>(fine_.head_width()) + 3);
+  B::download(host.data(), params_.data() + fine_.rgb_weight_offset(), host.size());
+  return host;
+}
+
+template <class B, class Field>
+void NerfPipeline<B, Field>::set_fine_head_params(const std::vector<T>& values) {
+  if (values.size() != 3 * static_cast<std::size_t>(fine_.head_width()) + 3)
+    throw std::invalid_argument("set_fine_head_params: need 3 V + 3 values");
+  B::upload(params_.data() + fine_.rgb_weight_offset(), values.data(), values.size());
+}
+
+template <class B, class Field>
 void NerfPipeline<B, Field>::reevaluate_fine() {
   const std::size_t n = static_cast<std::size_t>(R_) * fine_stage_.samples_per_ray;
   fine_.forward(params_.data(), fine_stage_.points.data(), fine_stage_.view_dirs.data(), static_cast<int>(n));

@@ -47,6 +47,178 @@ class Engine final : public NerfEngine {
     forward(batch.origins, batch.dirs, o, d, batch.size, true, rng);
     StepResult result;
     result.loss = pipeline_.backward_photometric(target.data());
+    return finish_step(result, adam, t);
+  }
+
+  int head_width() const override { return pipeline_.fine_head_width(); }
+
+  StepResult shape_step(const RayBatch& batch, const JacobianSpec& spec, const JacobianLossFn& jacobian_loss,
+                        const AdamConfig& adam, long long t, std::mt19937_64& rng) override {
+    if (grid_ && t % kGridUpdateEvery == 0) update_grid(rng);
+    const std::vector<T> o = convert(batch.origins), d = convert(batch.dirs), target = convert(batch.target);
+    forward(batch.origins, batch.dirs, o, d, batch.size, true, rng);
+    const std::vector<T> coef = channel_coefficients<T>(spec.channels, batch.size, rng);
+    const std::vector<T> g = pipeline_.fine_jacobians(spec, coef);
+    const std::vector<double> grad = jacobian_loss(std::vector<double>(g.begin(), g.end()));
+    const std::vector<T> grad_t(grad.begin(), grad.end());
+    StepResult result;
+    result.loss = pipeline_.backward_with_jacobian_grad(target.data(), grad_t.data());
+    return finish_step(result, adam, t);
+  }
+
+  std::vector<double> pixel_jacobians(const Frame& frame, const std::vector<std::int64_t>& pixels,
+                                      const JacobianSpec& spec, int chunk, std::uint64_t channel_seed) override {
+    std::vector<float> po, pd;
+    pixel_rays(frame, pixels, po, pd);
+    const std::size_t n = pixels.size();
+    std::mt19937_64 channel_rng(channel_seed);
+    std::vector<double> out;
+    out.reserve(n * spec.dims());
+    for_each_chunk(po, pd, n, chunk, [&](std::size_t, int R) {
+      const std::vector<T> g = pipeline_.fine_jacobians(spec, channel_coefficients<T>(spec.channels, R, channel_rng));
+      out.insert(out.end(), g.begin(), g.end());
+    });
+    return out;
+  }
+
+  void visit_fine_samples(const Frame& frame, const std::vector<std::int64_t>& pixels, int chunk,
+                          const FineSampleVisitor& visit) override {
+    std::vector<float> origins, dirs;
+    if (pixels.empty()) view_rays(frame, origins, dirs);
+    else pixel_rays(frame, pixels, origins, dirs);
+    const int V = head_width();
+    for_each_chunk(origins, dirs, origins.size() / 3, chunk, [&](std::size_t start, int R) {
+      const int S = pipeline_.fine_samples_per_ray();
+      const std::size_t ns = static_cast<std::size_t>(R) * S;
+      const std::vector<T> w = download_ptr(pipeline_.fine_weights(), ns);
+      const std::vector<T> h = download_ptr(pipeline_.fine_head_input(), ns * V);
+      visit(start, R, S, std::vector<float>(w.begin(), w.end()), std::vector<float>(h.begin(), h.end()));
+    });
+  }
+
+  std::vector<float> head_responses(const Frame& frame, const std::vector<double>& directions,
+                                    const JacobianSpec& spec, double step, ResponseMode mode, int chunk) override {
+    const int V = spec.head_width, Dk = spec.row_length(), D = spec.dims();
+    if (V != head_width()) throw std::invalid_argument("head_responses: head width does not match the model");
+    if (directions.size() % D != 0) throw std::invalid_argument("head_responses: directions are not rows of D");
+    const int C = static_cast<int>(directions.size() / D);
+    std::vector<float> origins, dirs;
+    view_rays(frame, origins, dirs);
+    const std::size_t n_view = origins.size() / 3;
+    std::vector<float> out(static_cast<std::size_t>(C) * n_view, 0.f);
+    const std::vector<T> head = pipeline_.fine_head_params();
+    // The head perturbed along direction c, in the parameter layout (W 3 x V, then b).
+    auto perturbed_head = [&](int c) {
+      std::vector<T> p = head;
+      for (int k = 0; k < 3; ++k) {
+        for (int j = 0; j < V; ++j) p[k * V + j] += static_cast<T>(step * directions[c * D + k * Dk + j]);
+        if (spec.bias) p[3 * V + k] += static_cast<T>(step * directions[c * D + k * Dk + V]);
+      }
+      return p;
+    };
+    // linear3d as one GEMM: m_c(i) = (step / 3) sum_k (dir_c[k, :] . h_i + dir_c[k, V]).
+    std::vector<T> mix_w(static_cast<std::size_t>(C) * V, T(0)), mix_b(C, T(0));
+    for (int c = 0; c < C; ++c)
+      for (int k = 0; k < 3; ++k) {
+        for (int j = 0; j < V; ++j) mix_w[c * V + j] += static_cast<T>(step / 3 * directions[c * D + k * Dk + j]);
+        if (spec.bias) mix_b[c] += static_cast<T>(step / 3 * directions[c * D + k * Dk + V]);
+      }
+    typename B::Buffer mix_w_dev, mix_b_dev, mixed, sums;
+    if (mode == ResponseMode::Linear3D) {
+      mix_w_dev.resize(mix_w.size());
+      mix_b_dev.resize(C);
+      B::upload(mix_w_dev.data(), mix_w.data(), mix_w.size());
+      B::upload(mix_b_dev.data(), mix_b.data(), C);
+    }
+    const JacobianSpec blocks{JacobianChannels::Blocks, spec.bias, V};
+    try {
+      for_each_chunk(origins, dirs, n_view, chunk, [&](std::size_t start, int R) {
+        const int S = pipeline_.fine_samples_per_ray();
+        const std::size_t ns = static_cast<std::size_t>(R) * S;
+        if (mode == ResponseMode::Linear3D) {
+          mixed.resize(static_cast<std::size_t>(C) * ns);
+          sums.resize(static_cast<std::size_t>(C) * R);
+          B::linear_forward(mix_w_dev.data(), mix_b_dev.data(), pipeline_.fine_head_input(), mixed.data(), V, C,
+                            static_cast<int>(ns), Activation::None);
+          B::weighted_abs_sum(R, S, C, pipeline_.fine_weights(), mixed.data(), sums.data());
+          const std::vector<T> host = download(sums, static_cast<std::size_t>(C) * R);
+          for (int c = 0; c < C; ++c)
+            for (int r = 0; r < R; ++r) out[c * n_view + start + r] = static_cast<float>(host[c * R + r]);
+        } else if (mode == ResponseMode::Linear2D) {
+          // dC_k = step * dir_c[k, :] . J_r[k, :] to first order (J: the channel blocks).
+          const std::vector<T> J = pipeline_.fine_jacobians(blocks, channel_coefficients<T>(blocks.channels, R, unused_rng_));
+          for (int c = 0; c < C; ++c)
+            for (int r = 0; r < R; ++r) {
+              double resp = 0;
+              for (int k = 0; k < 3; ++k) {
+                double dc = 0;
+                for (int j = 0; j < Dk; ++j) dc += directions[c * D + k * Dk + j] * double(J[r * D + k * Dk + j]);
+                resp += std::abs(step * dc);
+              }
+              out[c * n_view + start + r] = static_cast<float>(resp / 3);
+            }
+        } else if (mode == ResponseMode::Perturb3D) {
+          const std::vector<T> raw0 = download_ptr(pipeline_.fine_raw_rgb(), 3 * ns);
+          const std::vector<T> w = download_ptr(pipeline_.fine_weights(), ns);
+          for (int c = 0; c < C; ++c) {
+            pipeline_.set_fine_head_params(perturbed_head(c));
+            pipeline_.reevaluate_fine();
+            const std::vector<T> raw = download_ptr(pipeline_.fine_raw_rgb(), 3 * ns);
+            for (int r = 0; r < R; ++r) {
+              double resp = 0;
+              for (int i = 0; i < S; ++i) {
+                const std::size_t idx = static_cast<std::size_t>(r) * S + i;
+                double mean = 0;
+                for (int k = 0; k < 3; ++k) mean += double(raw[k * ns + idx]) - double(raw0[k * ns + idx]);
+                resp += double(w[idx]) * std::abs(mean / 3);
+              }
+              out[c * n_view + start + r] = static_cast<float>(resp);
+            }
+          }
+          pipeline_.set_fine_head_params(head);
+        } else {  // Perturb2D: re-render the chunk with each perturbed head
+          const std::vector<T> rgb0 = pipeline_.rgb_fine();
+          for (int c = 0; c < C; ++c) {
+            pipeline_.set_fine_head_params(perturbed_head(c));
+            forward_chunk(origins, dirs, n_view, start, R);
+            const std::vector<T> rgb = pipeline_.rgb_fine();
+            for (int r = 0; r < R; ++r) {
+              double resp = 0;
+              for (int k = 0; k < 3; ++k) resp += std::abs(double(rgb[k * R + r]) - double(rgb0[k * R + r]));
+              out[c * n_view + start + r] = static_cast<float>(resp / 3);
+            }
+          }
+          pipeline_.set_fine_head_params(head);
+        }
+      });
+    } catch (...) {
+      pipeline_.set_fine_head_params(head);  // never leave a perturbed model behind
+      throw;
+    }
+    return out;
+  }
+
+  RenderedView render(const Frame& frame, int chunk) override {
+    std::vector<float> origins, dirs;
+    view_rays(frame, origins, dirs);
+    const int w = frame.intrinsics.width, h = frame.intrinsics.height;
+    const std::size_t n = static_cast<std::size_t>(w) * h;
+    RenderedView view{ImageF(w, h, 3), ImageF(w, h, 1)};
+    for_each_chunk(origins, dirs, n, chunk, [&](std::size_t start, int R) {
+      const std::vector<T> rgb = pipeline_.rgb_fine(), depth = pipeline_.depth_fine();
+      for (int r = 0; r < R; ++r) {
+        for (int k = 0; k < 3; ++k) view.rgb.data[(start + r) * 3 + k] = static_cast<float>(rgb[k * R + r]);
+        view.depth.data[start + r] = static_cast<float>(depth[r]);
+      }
+    });
+    return view;
+  }
+
+ private:
+  static constexpr int kGridUpdateEvery = 16;
+
+  // Divergence check and the Adam update after a backward pass.
+  StepResult finish_step(StepResult result, const AdamConfig& adam, long long t) {
     result.finite = std::isfinite(result.loss.loss);
     if (adam.grad_clip > 0.f || !result.finite) {
       result.grad_norm = B::gradient_norm(pipeline_.grads(), pipeline_.num_params());
@@ -58,35 +230,53 @@ class Engine final : public NerfEngine {
     return result;
   }
 
-  RenderedView render(const Frame& frame, int chunk) override {
-    std::vector<float> origins, dirs;
-    view_rays(frame, origins, dirs);
-    const int w = frame.intrinsics.width, h = frame.intrinsics.height;
-    const std::size_t n = static_cast<std::size_t>(w) * h;
-    RenderedView view{ImageF(w, h, 3), ImageF(w, h, 1)};
-    std::mt19937_64 unused(0);
-    std::vector<T> o, d;
-    for (std::size_t start = 0; start < n; start += chunk) {
-      const int R = static_cast<int>(std::min<std::size_t>(chunk, n - start));
-      o.resize(3 * R);
-      d.resize(3 * R);
-      for (int k = 0; k < 3; ++k)
-        for (int r = 0; r < R; ++r) {
-          o[k * R + r] = static_cast<T>(origins[k * n + start + r]);
-          d[k * R + r] = static_cast<T>(dirs[k * n + start + r]);
-        }
-      forward(origins, dirs, o, d, R, false, unused, start, n);
-      const std::vector<T> rgb = pipeline_.rgb_fine(), depth = pipeline_.depth_fine();
+  // Deterministic forward of rays [start, start + R) of a 3 x n ray set.
+  void forward_chunk(const std::vector<float>& origins, const std::vector<float>& dirs, std::size_t n,
+                     std::size_t start, int R) {
+    std::vector<T> o(3 * R), d(3 * R);
+    for (int k = 0; k < 3; ++k)
       for (int r = 0; r < R; ++r) {
-        for (int k = 0; k < 3; ++k) view.rgb.data[(start + r) * 3 + k] = static_cast<float>(rgb[k * R + r]);
-        view.depth.data[start + r] = static_cast<float>(depth[r]);
+        o[k * R + r] = static_cast<T>(origins[k * n + start + r]);
+        d[k * R + r] = static_cast<T>(dirs[k * n + start + r]);
       }
-    }
-    return view;
+    forward(origins, dirs, o, d, R, false, unused_rng_, start, n);
   }
 
- private:
-  static constexpr int kGridUpdateEvery = 16;
+  // Runs forward_chunk over all n rays, `chunk` at a time, then fn(start, R).
+  template <class Fn>
+  void for_each_chunk(const std::vector<float>& origins, const std::vector<float>& dirs, std::size_t n, int chunk,
+                      Fn&& fn) {
+    for (std::size_t start = 0; start < n; start += chunk) {
+      const int R = static_cast<int>(std::min<std::size_t>(chunk, n - start));
+      forward_chunk(origins, dirs, n, start, R);
+      fn(start, R);
+    }
+  }
+
+  // The rays of some pixels of a view (3 x pixels.size() each).
+  static void pixel_rays(const Frame& frame, const std::vector<std::int64_t>& pixels, std::vector<float>& po,
+                         std::vector<float>& pd) {
+    std::vector<float> origins, dirs;
+    view_rays(frame, origins, dirs);
+    const std::size_t n_view = origins.size() / 3, n = pixels.size();
+    for (std::int64_t p : pixels)
+      if (p < 0 || static_cast<std::size_t>(p) >= n_view)
+        throw InputError("pixel " + std::to_string(p) + " is outside view '" + frame.name + "'");
+    po.resize(3 * n);
+    pd.resize(3 * n);
+    for (int k = 0; k < 3; ++k)
+      for (std::size_t i = 0; i < n; ++i) {
+        po[k * n + i] = origins[k * n_view + pixels[i]];
+        pd[k * n + i] = dirs[k * n_view + pixels[i]];
+      }
+  }
+
+  static std::vector<T> download_ptr(const T* src, std::size_t n) {
+    std::vector<T> host(n);
+    B::download(host.data(), src, n);
+    return host;
+  }
+  static std::vector<T> download(const typename B::Buffer& b, std::size_t n) { return download_ptr(b.data(), n); }
 
   void update_grid(std::mt19937_64& rng) {
     const std::vector<float> points = grid_->sample_points(rng);
@@ -132,6 +322,7 @@ class Engine final : public NerfEngine {
   NerfPipeline<B, Field> pipeline_;
   typename B::Buffer m_, v_;
   std::unique_ptr<OccupancyGrid> grid_;
+  std::mt19937_64 unused_rng_{0};  // deterministic forwards draw nothing
 };
 
 bool has_alpha(const Dataset& dataset) {

@@ -3,6 +3,7 @@
 // C or Fortran order), enough for LLFF poses_bounds.npy and feature grids.
 #include <cstddef>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 namespace jnerf {
@@ -10,6 +11,7 @@ namespace jnerf {
 struct NpyArray {
   std::vector<std::size_t> shape;
   std::vector<double> values;  // row-major (C order), converted to double
+  std::string dtype;           // the header's 'descr' as written, e.g. "<f4", "<f2", "|u1"
   std::size_t size() const { return values.size(); }
 };
 

@@ -101,6 +101,9 @@ class NerfPipeline {
   // Offset of the fine RGB head's weight (3 x V, then its bias) in the parameter array.
   std::size_t fine_head_offset() const { return fine_.rgb_weight_offset(); }
   int fine_head_width() const { return fine_.head_width(); }
+  // The fine RGB head's 3V weights then 3 biases (host copy), and writing them back.
+  std::vector<T> fine_head_params() const;
+  void set_fine_head_params(const std::vector<T>& values);
 
   Field& coarse() { return coarse_; }
   Field& fine() { return fine_; }

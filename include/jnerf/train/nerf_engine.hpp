@@ -2,6 +2,7 @@
 // A NeRF model with its optimiser on one backend, behind a backend-neutral interface:
 // the trainer, the renderer and the CLI use this, never a backend type.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -12,6 +13,7 @@
 #include "jnerf/data/ray_pool.hpp"
 #include "jnerf/model/param_layout.hpp"
 #include "jnerf/render/nerf_pipeline.hpp"
+#include "jnerf/shape/jacobian.hpp"
 #include "jnerf/train/adam.hpp"
 
 namespace jnerf {
@@ -26,6 +28,22 @@ struct StepResult {
   double grad_norm = 0;  // computed when clipping is on or the loss is not finite
   bool finite = true;    // false: loss or gradients are NaN/Inf; parameters were not updated
 };
+
+// The gradient of an extra loss on a batch's per-ray Jacobians (R x D, double): called by
+// shape_step with the Jacobians, returns dL/dg (same shape).
+using JacobianLossFn = std::function<std::vector<double>(const std::vector<double>& jacobians)>;
+
+// Visits the fine stage of a deterministic render chunk by chunk: rays [first, first + R)
+// of the visited set, S samples each, compositing weights (R*S, ray-major) and the RGB
+// head's input (V x R*S, feature-major), as host floats.
+using FineSampleVisitor = std::function<void(std::size_t first, int R, int S, const std::vector<float>& weights,
+                                             const std::vector<float>& head_input)>;
+
+// How a view responds to a perturbation of the fine RGB head W += step * direction
+// (propagate/): the mean absolute colour change per pixel, re-rendered (perturb2d) or to
+// first order from the Jacobians (linear2d); or the density-weighted |mean raw-colour
+// change| along the ray, re-evaluated (perturb3d) or from the head input (linear3d).
+enum class ResponseMode { Perturb2D, Perturb3D, Linear2D, Linear3D };
 
 class NerfEngine {
  public:
@@ -46,6 +64,26 @@ class NerfEngine {
                                 std::mt19937_64& rng) = 0;
   // Deterministic render of one view, `chunk` rays at a time.
   virtual RenderedView render(const Frame& frame, int chunk) = 0;
+
+  // ---- JacobiNeRF ------------------------------------------------------------------
+  virtual int head_width() const = 0;  // V of the fine RGB head (3 x V)
+  // One shaping step: photometric loss plus `jacobian_loss` on the batch's Jacobians (its
+  // gradient flows back in closed form, in the same pass). The channel mix is drawn from
+  // `rng` for JacobianChannels::Random.
+  virtual StepResult shape_step(const RayBatch& batch, const JacobianSpec& spec, const JacobianLossFn& jacobian_loss,
+                                const AdamConfig& adam, long long t, std::mt19937_64& rng) = 0;
+  // Jacobians (rows of spec.dims() doubles) of the given pixels (row-major indices) of a
+  // view, rendered deterministically. Random channels use `channel_seed`.
+  virtual std::vector<double> pixel_jacobians(const Frame& frame, const std::vector<std::int64_t>& pixels,
+                                              const JacobianSpec& spec, int chunk, std::uint64_t channel_seed = 0) = 0;
+  // The fine samples of the given pixels of a view (all pixels when `pixels` is empty).
+  virtual void visit_fine_samples(const Frame& frame, const std::vector<std::int64_t>& pixels, int chunk,
+                                  const FineSampleVisitor& visit) = 0;
+  // Responses of every pixel of a view to W += step * directions[c] for each of the
+  // directions (rows of spec.dims() doubles, the Jacobian layout): C x W*H, row-major.
+  virtual std::vector<float> head_responses(const Frame& frame, const std::vector<double>& directions,
+                                            const JacobianSpec& spec, double step, ResponseMode mode,
+                                            int chunk) = 0;
 };
 
 // device: "cpu" or "cuda" (already resolved). The model comes from config["model"].

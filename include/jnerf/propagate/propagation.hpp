@@ -1,0 +1,60 @@
+#pragma once
+// Label propagation through a (shaped) NeRF, as the reference protocol (DESIGN.md 1.1):
+// the clicks' Jacobians are averaged per class into a direction g_c (double); the fine RGB
+// head is perturbed, W += t g_c, and each pixel of a view is labelled with the class whose
+// perturbation it responds to most.
+//   perturb2d  re-render and take mean_k |C' - C|, then clip / blur / normalise / absent
+//              rule (eval/response_maps.hpp) per class;
+//   linear2d   the same with C' - C replaced by its first-order term t J g_c;
+//   perturb3d  re-evaluate the fine samples and render |mean_k (raw' - raw)| with the
+//              density weights, normalised by its maximum per view;
+//   linear3d   the same, exactly, as one GEMM of the head input with the directions.
+#include <string>
+#include <vector>
+
+#include "jnerf/core/config.hpp"
+#include "jnerf/data/dataset.hpp"
+#include "jnerf/eval/response_maps.hpp"
+#include "jnerf/propagate/annotations.hpp"
+#include "jnerf/train/nerf_engine.hpp"
+
+namespace jnerf {
+
+ResponseMode parse_response_mode(const std::string& name);  // InputError names the value
+const char* to_string(ResponseMode mode);
+bool is_3d(ResponseMode mode);
+
+struct PropagationSettings {
+  int labelled_frame = 0;           // index into the training views
+  std::string labels = "semantic";  // semantic (class ids) or instance (instance ids as classes)
+  AnnotationSettings annotation;
+  std::string clicks_file;          // load the clicks instead of simulating them
+  ResponseMode mode = ResponseMode::Perturb2D;
+  double step = 0.1;                // t
+  ResponseSettings response;
+  JacobianChannels channels = JacobianChannels::Mean;
+  bool bias = false;
+
+  static PropagationSettings from_config(const Json& config);  // the "propagate" section
+};
+
+// Ground-truth ids of a view for the chosen labels (0 = void); InputError when absent.
+std::vector<int> frame_labels(const Frame& frame, const std::string& labels);
+
+// One direction per clicked class: the mean of its clicks' Jacobians.
+struct ClassDirections {
+  std::vector<int> labels;    // class (or instance) id of each direction
+  JacobianSpec spec;
+  std::vector<double> values; // labels.size() x spec.dims()
+};
+ClassDirections class_directions(NerfEngine& engine, const Frame& labelled, const Annotation& annotation,
+                                 const JacobianSpec& spec, int chunk);
+
+struct ViewPrediction {
+  std::vector<int> labels;                   // W*H ids (from directions.labels)
+  std::vector<std::vector<float>> responses; // per class, after post-processing
+};
+ViewPrediction predict_view(NerfEngine& engine, const Frame& frame, const ClassDirections& directions,
+                            const PropagationSettings& settings, int chunk);
+
+}  // namespace jnerf

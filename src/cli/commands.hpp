@@ -27,6 +27,7 @@ void add_train(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_render(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_propagate(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_bench(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_jacobian_stats(CLI::App& app, const GlobalOptions& global, Action& action);
 
 // The device a run uses: --device when given explicitly, else the config's run.device;
 // also applies run.threads unless --threads was given.

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add_render(app, global, action);
   add_propagate(app, global, action);
   add_bench(app, global, action);
+  add_jacobian_stats(app, global, action);
 
   try {
     app.parse(argc, argv);

@@ -98,9 +98,9 @@ Json default_config() {
       "type": "geometric",
       "path": "",
       "labels": "instance",
-      "colour_scale": 15.0,
-      "position_scale": 0.5,
-      "normal_scale": 0.5
+      "colour_scale": 12.0,
+      "position_scale": 5.0,
+      "normal_scale": 0.8
     },
     "log_every": 50,
     "checkpoint_every": 1000

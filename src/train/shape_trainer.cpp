@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -47,30 +48,34 @@ ShapeSummary train_shape(const Json& config, const Dataset& dataset, NerfEngine&
 
   ShapeSummary summary;
   double tau = loss_settings.tau_init;
-  std::string last_good;
+  // The prior always comes from the unshaped NeRF (also when resuming), so a resumed run
+  // sees the same affinities as an uninterrupted one.
+  const auto nerf = run.latest_checkpoint("nerf");
+  if (!nerf)
+    throw InputError(run.root().string() + " has no nerf checkpoint to shape: train it first (jnerf train --stage nerf)");
+  load_nerf_checkpoint(*nerf, engine, false);  // fresh optimiser, step counter reset
+  std::string last_good = summary.start_checkpoint = nerf->string();
+  std::optional<std::filesystem::path> resume_from;
   if (resume) {
-    const auto latest = run.latest_checkpoint("shape");
-    if (!latest) throw InputError("nothing to resume: " + run.root().string() + " has no shape checkpoint");
-    summary.first_step = load_nerf_checkpoint(*latest, engine, true);
-    tau = load_checkpoint(*latest).meta.value("tau", tau);
-    last_good = summary.start_checkpoint = latest->string();
-    spdlog::info("resuming shaping from {} (step {}, tau {:.3f})", latest->string(), summary.first_step, tau);
-  } else {
-    const auto nerf = run.latest_checkpoint("nerf");
-    if (!nerf)
-      throw InputError(run.root().string() + " has no nerf checkpoint to shape: train it first (jnerf train --stage nerf)");
-    load_nerf_checkpoint(*nerf, engine, false);  // fresh optimiser, step counter reset
-    last_good = summary.start_checkpoint = nerf->string();
-    spdlog::info("shaping the NeRF of {}", nerf->string());
+    resume_from = run.latest_checkpoint("shape");
+    if (!resume_from) throw InputError("nothing to resume: " + run.root().string() + " has no shape checkpoint");
+    summary.first_step = load_checkpoint(*resume_from).meta.value("step", 0LL);
   }
   summary.last_step = summary.first_step;
   if (summary.first_step >= iters) {
     spdlog::info("nothing to do: shaping is at step {} of {}", summary.first_step, iters);
     return summary;
   }
-
   const std::unique_ptr<FeaturePrior> prior = make_feature_prior(config, dataset, engine);
   summary.prior = prior->describe();
+  if (resume_from) {
+    load_nerf_checkpoint(*resume_from, engine, true);
+    tau = load_checkpoint(*resume_from).meta.value("tau", tau);
+    last_good = summary.start_checkpoint = resume_from->string();
+    spdlog::info("resuming shaping from {} (step {}, tau {:.3f})", resume_from->string(), summary.first_step, tau);
+  } else {
+    spdlog::info("shaping the NeRF of {}", nerf->string());
+  }
   const bool adapt = prior->adaptive_threshold();
   const RayPool pool(dataset, dataset.train);
   spdlog::info("stage shape on {}: prior {}, {} rays per step, Jacobians '{}'{} ({} numbers), steps {}..{}",

@@ -1,0 +1,346 @@
+#include "jnerf/propagate/semantic_head.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include <Eigen/Dense>
+
+#include "jnerf/core/error.hpp"
+#include "jnerf/train/adam.hpp"
+
+namespace jnerf {
+namespace {
+
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstRowMap = Eigen::Map<const RowMatrix>;
+using RowMap = Eigen::Map<RowMatrix>;
+using ConstVectorMap = Eigen::Map<const Eigen::VectorXd>;
+using VectorMap = Eigen::Map<Eigen::VectorXd>;
+
+// Samples per group when a view is labelled: bounds the memory of one head evaluation.
+constexpr std::size_t kPredictSamples = 1 << 15;
+// Batches smaller than this run on one thread (threads cost more than they save).
+constexpr Eigen::Index kParallelSamples = 1 << 14;
+
+// Offsets of the four parameter blocks in SemanticHead::params.
+struct Blocks {
+  std::size_t w1, b1, w2, b2, end;
+  explicit Blocks(const SemanticHead& h) {
+    w1 = 0;
+    b1 = w1 + static_cast<std::size_t>(h.hidden) * h.inputs;
+    w2 = b1 + h.hidden;
+    b2 = w2 + static_cast<std::size_t>(h.classes) * h.hidden;
+    end = b2 + h.classes;
+  }
+};
+
+void check_shapes(const SemanticHead& head, const SampleBatch& batch) {
+  if (head.inputs != batch.dims)
+    throw std::invalid_argument("semantic head: head reads " + std::to_string(head.inputs) +
+                                " features, the batch has " + std::to_string(batch.dims));
+  if (head.params.size() != Blocks(head).end) throw std::invalid_argument("semantic head: wrong parameter count");
+  if (batch.ray_begin.empty() || batch.ray_begin.front() != 0 || batch.ray_begin.back() != batch.samples() ||
+      batch.features.size() != batch.samples() * static_cast<std::size_t>(batch.dims))
+    throw std::invalid_argument("semantic head: inconsistent sample batch");
+}
+
+// The forward pass, kept for the backward: pre-activations Z (hidden x N), the
+// composited activations A (hidden x R), the weight sums and the logits (C x R).
+struct Forward {
+  Eigen::MatrixXd z, composited, logits;
+  Eigen::VectorXd weight_sum;
+};
+
+Forward forward(const SemanticHead& head, const SampleBatch& batch) {
+  check_shapes(head, batch);
+  const Blocks o(head);
+  const auto N = static_cast<Eigen::Index>(batch.samples());
+  const int R = batch.rays();
+  const ConstRowMap x(batch.features.data(), batch.dims, N);
+  const ConstRowMap w1(head.params.data() + o.w1, head.hidden, head.inputs);
+  const ConstVectorMap b1(head.params.data() + o.b1, head.hidden);
+  const ConstRowMap w2(head.params.data() + o.w2, head.classes, head.hidden);
+  const ConstVectorMap b2(head.params.data() + o.b2, head.classes);
+  Forward f;
+  f.z.noalias() = w1 * x;
+  f.z.colwise() += b1;
+  f.composited = Eigen::MatrixXd::Zero(head.hidden, R);
+  f.weight_sum = Eigen::VectorXd::Zero(R);
+#pragma omp parallel for schedule(static) if (N >= kParallelSamples)
+  for (int r = 0; r < R; ++r)
+    for (std::size_t n = batch.ray_begin[r]; n < batch.ray_begin[r + 1]; ++n) {
+      const double w = batch.weights[n];
+      f.composited.col(r) += w * f.z.col(static_cast<Eigen::Index>(n)).cwiseMax(0.0);
+      f.weight_sum[r] += w;
+    }
+  // sum_i w_i (W2 a_i + b2) = W2 (sum_i w_i a_i) + b2 sum_i w_i.
+  f.logits.noalias() = w2 * f.composited;
+  f.logits += b2 * f.weight_sum.transpose();
+  return f;
+}
+
+std::vector<double> to_row_major(const Eigen::MatrixXd& m) {
+  std::vector<double> out(static_cast<std::size_t>(m.size()));
+  RowMap(out.data(), m.rows(), m.cols()) = m;
+  return out;
+}
+
+// Rays [r0, r1) of a visited chunk (R x S samples) into the batch.
+void append_rays(SampleBatch& batch, int R, int S, const std::vector<float>& w, const std::vector<float>& h,
+                 double min_weight, int r0, int r1) {
+  const std::size_t ns = static_cast<std::size_t>(R) * S;
+  if (w.size() != ns || h.size() != ns * static_cast<std::size_t>(batch.dims))
+    throw std::invalid_argument("semantic head: visited samples do not match R x S x V");
+  std::vector<std::size_t> kept;
+  const std::size_t old_n = batch.weights.size();
+  for (int r = r0; r < r1; ++r) {
+    for (int i = 0; i < S; ++i) {
+      const std::size_t s = static_cast<std::size_t>(r) * S + i;
+      if (static_cast<double>(w[s]) > min_weight) kept.push_back(s);
+    }
+    batch.ray_begin.push_back(old_n + kept.size());
+  }
+  // Features are feature-major, so each row grows: rebuilt once per call.
+  const std::size_t add = kept.size(), new_n = old_n + add, V = static_cast<std::size_t>(batch.dims);
+  std::vector<double> features(new_n * V);
+  for (std::size_t f = 0; f < V; ++f) {
+    std::copy(batch.features.begin() + f * old_n, batch.features.begin() + (f + 1) * old_n,
+              features.begin() + f * new_n);
+    for (std::size_t k = 0; k < add; ++k) features[f * new_n + old_n + k] = h[f * ns + kept[k]];
+  }
+  batch.features.swap(features);
+  for (std::size_t s : kept) batch.weights.push_back(w[s]);
+}
+
+std::string value_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", v);
+  return buf;
+}
+
+}  // namespace
+
+// ---- settings ----------------------------------------------------------------------
+
+SemanticHeadSettings SemanticHeadSettings::from_config(const Json& config) {
+  SemanticHeadSettings s;
+  s.hidden = config_get<int>(config, "propagate.semantic_head_hidden");
+  s.steps = config_get<int>(config, "propagate.semantic_head_steps");
+  s.lr = config_get<double>(config, "propagate.semantic_head_lr");
+  s.min_weight = config_get<double>(config, "propagate.semantic_head_min_weight");
+  s.max_rays = config_get<int>(config, "propagate.semantic_head_max_rays");
+  s.seed = config_get<std::uint64_t>(config, "propagate.seed");
+  s.validate();
+  return s;
+}
+
+void SemanticHeadSettings::validate() const {
+  if (hidden < 1) throw InputError("config key 'propagate.semantic_head_hidden' must be >= 1, got " + std::to_string(hidden));
+  if (steps < 0) throw InputError("config key 'propagate.semantic_head_steps' must be >= 0, got " + std::to_string(steps));
+  if (!(lr > 0) || !std::isfinite(lr))
+    throw InputError("config key 'propagate.semantic_head_lr' must be a finite number > 0, got " + value_text(lr));
+  if (!(min_weight >= 0) || !std::isfinite(min_weight))
+    throw InputError("config key 'propagate.semantic_head_min_weight' must be a finite number >= 0, got " +
+                     value_text(min_weight));
+  if (max_rays < 1)
+    throw InputError("config key 'propagate.semantic_head_max_rays' must be >= 1, got " + std::to_string(max_rays));
+}
+
+// ---- samples and head --------------------------------------------------------------
+
+void SampleBatch::append(int R, int S, const std::vector<float>& w, const std::vector<float>& h, double min_weight) {
+  append_rays(*this, R, S, w, h, min_weight, 0, R);
+}
+
+std::size_t SemanticHead::param_count(int inputs, int hidden, int classes) {
+  SemanticHead h;
+  h.inputs = inputs, h.hidden = hidden, h.classes = classes;
+  return Blocks(h).end;
+}
+
+SemanticHead SemanticHead::init(int inputs, int hidden, int classes, std::uint64_t seed) {
+  if (inputs < 1 || hidden < 1 || classes < 1) throw std::invalid_argument("semantic head: sizes must be >= 1");
+  SemanticHead h;
+  h.inputs = inputs, h.hidden = hidden, h.classes = classes;
+  h.params.resize(param_count(inputs, hidden, classes));
+  const Blocks o(h);
+  // torch.nn.Linear's default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)). The
+  // uniform is built from the raw 53 high bits so a seed gives the same head everywhere.
+  std::mt19937_64 rng(seed);
+  auto fill = [&](std::size_t begin, std::size_t end, int fan_in) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
+    for (std::size_t i = begin; i < end; ++i) {
+      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+      h.params[i] = bound * (2.0 * u - 1.0);
+    }
+  };
+  fill(o.w1, o.b1, inputs);
+  fill(o.b1, o.w2, inputs);
+  fill(o.w2, o.b2, hidden);
+  fill(o.b2, o.end, hidden);
+  return h;
+}
+
+std::vector<double> render_logits(const SemanticHead& head, const SampleBatch& batch) {
+  return to_row_major(forward(head, batch).logits);
+}
+
+double head_loss(const SemanticHead& head, const SampleBatch& batch, const std::vector<int>& targets,
+                 std::vector<double>* grad) {
+  const int R = batch.rays(), C = head.classes;
+  if (static_cast<int>(targets.size()) != R) throw std::invalid_argument("semantic head: one target per ray");
+  for (int t : targets)
+    if (t < 0 || t >= C) throw std::invalid_argument("semantic head: target class out of range");
+  if (R == 0) throw std::invalid_argument("semantic head: no rays");
+  const Forward f = forward(head, batch);
+  // d loss / d logits: (softmax - one-hot) / R, per ray.
+  Eigen::MatrixXd g(C, R);
+  double loss = 0;
+  for (int r = 0; r < R; ++r) {
+    const double m = f.logits.col(r).maxCoeff();
+    const Eigen::VectorXd e = (f.logits.col(r).array() - m).exp();
+    const double sum = e.sum();
+    loss += m + std::log(sum) - f.logits(targets[r], r);
+    g.col(r) = e / sum;
+    g(targets[r], r) -= 1.0;
+  }
+  loss /= R;
+  g /= R;
+  if (!grad) return loss;
+
+  const Blocks o(head);
+  grad->assign(o.end, 0.0);
+  const auto N = static_cast<Eigen::Index>(batch.samples());
+  const ConstRowMap x(batch.features.data(), batch.dims, N);
+  const ConstRowMap w2(head.params.data() + o.w2, head.classes, head.hidden);
+  RowMap(grad->data() + o.w2, head.classes, head.hidden).noalias() = g * f.composited.transpose();
+  VectorMap(grad->data() + o.b2, head.classes).noalias() = g * f.weight_sum;
+  const Eigen::MatrixXd d_composited = w2.transpose() * g;  // hidden x R
+  Eigen::MatrixXd dz(head.hidden, N);
+#pragma omp parallel for schedule(static) if (N >= kParallelSamples)
+  for (int r = 0; r < R; ++r)
+    for (std::size_t n = batch.ray_begin[r]; n < batch.ray_begin[r + 1]; ++n) {
+      const auto col = static_cast<Eigen::Index>(n);
+      dz.col(col) = (f.z.col(col).array() > 0.0).select(batch.weights[n] * d_composited.col(r), 0.0);
+    }
+  RowMap(grad->data() + o.w1, head.hidden, head.inputs).noalias() = dz * x.transpose();
+  // Column by column, in sample order: the same sum on every run.
+  VectorMap b1(grad->data() + o.b1, head.hidden);
+  for (Eigen::Index n = 0; n < N; ++n) b1 += dz.col(n);
+  return loss;
+}
+
+HeadTraining train_semantic_head(const SampleBatch& batch, const std::vector<int>& targets, int classes,
+                                 const SemanticHeadSettings& settings) {
+  settings.validate();
+  HeadTraining out;
+  out.head = SemanticHead::init(batch.dims, settings.hidden, classes, settings.seed);
+  std::vector<double>& p = out.head.params;
+  std::vector<double> m(p.size(), 0.0), v(p.size(), 0.0), grad;
+  AdamConfig adam;
+  adam.lr = static_cast<float>(settings.lr);
+  adam.decay_rate = 1.f;  // constant learning rate
+  adam.grad_clip = 0.f;
+  for (int t = 1; t <= settings.steps; ++t) {
+    const double loss = head_loss(out.head, batch, targets, &grad);
+    if (t == 1) out.initial_loss = loss;
+    if (!std::isfinite(loss))
+      throw std::runtime_error("semantic head training diverged at step " + std::to_string(t) + " (loss " +
+                               value_text(loss) + ")");
+    // The head is small: one thread, through the per-element update shared with the NeRF.
+    const AdamStep step = make_adam_step(adam, t, 0.0);
+    for (std::size_t i = 0; i < p.size(); ++i) adam_update(step, p[i], m[i], v[i], grad[i]);
+  }
+  out.final_loss = head_loss(out.head, batch, targets, nullptr);
+  if (settings.steps == 0) out.initial_loss = out.final_loss;
+  return out;
+}
+
+std::vector<int> argmax_classes(const std::vector<double>& logits, int classes, int rays) {
+  if (logits.size() != static_cast<std::size_t>(classes) * rays)
+    throw std::invalid_argument("semantic head: logits are not classes x rays");
+  std::vector<int> out(rays, 0);
+  for (int r = 0; r < rays; ++r)
+    for (int c = 1; c < classes; ++c)
+      if (logits[static_cast<std::size_t>(c) * rays + r] > logits[static_cast<std::size_t>(out[r]) * rays + r])
+        out[r] = c;
+  return out;
+}
+
+// ---- the baseline ------------------------------------------------------------------
+
+SemanticHeadBaseline::SemanticHeadBaseline(NerfEngine& engine, const Frame& labelled, const Annotation& annotation,
+                                           const SemanticHeadSettings& settings, int chunk)
+    : settings_(settings) {
+  settings_.validate();
+  const int w = labelled.intrinsics.width, h = labelled.intrinsics.height;
+  if (annotation.width != w || annotation.height != h)
+    throw InputError("the annotation is for a " + std::to_string(annotation.width) + "x" +
+                     std::to_string(annotation.height) + " image, but view '" + labelled.name + "' is " +
+                     std::to_string(w) + "x" + std::to_string(h));
+  if (annotation.clicks.empty()) throw InputError("the annotation of view '" + labelled.name + "' has no clicks");
+  for (const Click& c : annotation.clicks)
+    if (c.x < 0 || c.x >= w || c.y < 0 || c.y >= h)
+      throw InputError("click (" + std::to_string(c.x) + ", " + std::to_string(c.y) + ") is outside view '" +
+                       labelled.name + "'");
+  labels_ = annotation.classes();
+
+  // The clicks trained on: all, or a seeded uniform subset of max_rays (in listed order).
+  std::vector<std::size_t> chosen(annotation.clicks.size());
+  for (std::size_t i = 0; i < chosen.size(); ++i) chosen[i] = i;
+  if (chosen.size() > static_cast<std::size_t>(settings_.max_rays)) {
+    std::mt19937_64 rng(settings_.seed ^ 0x5e3a17c0ffee1234ULL);
+    for (std::size_t i = 0; i < static_cast<std::size_t>(settings_.max_rays); ++i)
+      std::swap(chosen[i], chosen[i + uniform_below(rng, chosen.size() - i)]);
+    chosen.resize(settings_.max_rays);
+    std::sort(chosen.begin(), chosen.end());
+  }
+  std::vector<std::int64_t> pixels;
+  std::vector<int> targets;
+  for (std::size_t i : chosen) {
+    const Click& c = annotation.clicks[i];
+    pixels.push_back(static_cast<std::int64_t>(c.y) * w + c.x);
+    targets.push_back(static_cast<int>(std::lower_bound(labels_.begin(), labels_.end(), c.label) - labels_.begin()));
+  }
+
+  SampleBatch batch;
+  batch.dims = engine.head_width();
+  engine.visit_fine_samples(labelled, pixels, std::max(1, chunk),
+                            [&](std::size_t first, int R, int S, const std::vector<float>& weights,
+                                const std::vector<float>& head_input) {
+                              if (first != static_cast<std::size_t>(batch.rays()))
+                                throw std::logic_error("semantic head: fine samples visited out of order");
+                              batch.append(R, S, weights, head_input, settings_.min_weight);
+                            });
+  rays_trained_ = batch.rays();
+  training_ = train_semantic_head(batch, targets, static_cast<int>(labels_.size()), settings_);
+}
+
+std::vector<int> SemanticHeadBaseline::predict(NerfEngine& engine, const Frame& frame, int chunk) const {
+  const SemanticHead& head = training_.head;
+  if (engine.head_width() != head.inputs)
+    throw InputError("the semantic head reads " + std::to_string(head.inputs) +
+                     " head-input features, but the model has " + std::to_string(engine.head_width()));
+  const std::size_t n = static_cast<std::size_t>(frame.intrinsics.width) * frame.intrinsics.height;
+  std::vector<int> out(n, labels_.front());
+  engine.visit_fine_samples(frame, {}, std::max(1, chunk),
+                            [&](std::size_t first, int R, int S, const std::vector<float>& weights,
+                                const std::vector<float>& head_input) {
+                              const int group = std::max<int>(1, static_cast<int>(kPredictSamples / std::max(1, S)));
+                              for (int r0 = 0; r0 < R; r0 += group) {
+                                const int r1 = std::min(R, r0 + group);
+                                SampleBatch batch;
+                                batch.dims = head.inputs;
+                                append_rays(batch, R, S, weights, head_input, settings_.min_weight, r0, r1);
+                                const std::vector<int> cls =
+                                    argmax_classes(render_logits(head, batch), head.classes, batch.rays());
+                                for (int r = 0; r < batch.rays(); ++r) out[first + r0 + r] = labels_[cls[r]];
+                              }
+                            });
+  return out;
+}
+
+}  // namespace jnerf

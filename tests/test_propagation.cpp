@@ -1,0 +1,264 @@
+// Label propagation's response modes on a small trained NeRF: linear3d equals perturb3d,
+// linear2d is perturb2d's first-order term, class directions are the clicks' mean
+// Jacobian, and perturbing leaves the model as it was. Also the shape stage end to end.
+#include <cmath>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "jnerf/data/synth.hpp"
+#include "jnerf/propagate/propagation.hpp"
+#include "jnerf/shape/contrastive_loss.hpp"
+#include "jnerf/train/checkpoint.hpp"
+#include "jnerf/train/nerf_trainer.hpp"
+#include "jnerf/train/shape_trainer.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+const std::filesystem::path& tiny_room() {
+  static const std::filesystem::path dir = [] {
+    const auto d = std::filesystem::temp_directory_path() / "jnerf_tests" / ("prop_room." + std::to_string(getpid()));
+    jnerf::SynthOptions o;
+    o.preset = "room0";
+    o.out = d;
+    o.width = 40;
+    o.height = 30;
+    o.frames = 30;
+    jnerf::generate_scene(o);
+    return d;
+  }();
+  return dir;
+}
+
+jnerf::Json tiny_config(const std::string& model) {
+  jnerf::Json c = jnerf::default_config();
+  for (const char* s : {"model.semantic_nerf.trunk_depth=3", "model.semantic_nerf.trunk_width=32",
+                        "model.semantic_nerf.skips=[1]", "model.semantic_nerf.view_width=16",
+                        "model.semantic_nerf.position_frequencies=6", "model.hash_grid.levels=4",
+                        "model.hash_grid.log2_table_size=12", "model.hash_grid.max_resolution=64",
+                        "model.hash_grid.colour_width=16", "model.hash_grid.density_width=16",
+                        "sampler.coarse_samples=16", "sampler.fine_samples=16", "sampler.far=8",
+                        "sampler.density_noise_std=0", "train.rays_per_batch=256", "train.lr=3e-3",
+                        "train.log_every=1000", "train.val_every=0", "train.checkpoint_every=0",
+                        "shape.log_every=1000", "shape.checkpoint_every=0", "data.format=replica",
+                        "output.render_chunk=512"})
+    jnerf::apply_override(c, s);
+  c["model"]["type"] = model;
+  c["data"]["path"] = tiny_room().string();
+  return c;
+}
+
+const jnerf::Dataset& data() {
+  static const jnerf::Dataset d = jnerf::load_dataset({tiny_room(), "replica"});
+  return d;
+}
+
+// A NeRF trained for a few steps (the responses need a scene, not noise).
+std::unique_ptr<jnerf::NerfEngine> trained_engine(const std::string& model, const jnerf::RunDir& run, int iters = 80) {
+  jnerf::Json config = tiny_config(model);
+  config["train"]["iters"] = iters;
+  if (model == "hash_grid") config["train"]["lr"] = 1e-2;
+  auto engine = jnerf::make_nerf_engine(config, data(), "cpu");
+  run.create(config);
+  jnerf::train_nerf(config, data(), *engine, run, false);
+  return engine;
+}
+
+struct Clicks {
+  jnerf::Annotation annotation;
+  jnerf::ClassDirections directions;
+};
+
+Clicks clicks_on(jnerf::NerfEngine& engine, int per_class = 2) {
+  const jnerf::Frame& labelled = data().frames[data().train.front()];
+  jnerf::AnnotationSettings a;
+  a.clicks_per_class = per_class;
+  Clicks c;
+  c.annotation = jnerf::simulate_annotation(jnerf::frame_labels(labelled, "semantic"), labelled.intrinsics.width,
+                                            labelled.intrinsics.height, labelled.id, a);
+  const jnerf::JacobianSpec spec{jnerf::JacobianChannels::Mean, false, engine.head_width()};
+  c.directions = jnerf::class_directions(engine, labelled, c.annotation, spec, 512);
+  return c;
+}
+
+double max_abs(const std::vector<float>& v) {
+  double m = 0;
+  for (float x : v) m = std::max(m, double(std::abs(x)));
+  return m;
+}
+
+// The first `count` classes only: the faithful modes cost a render per class.
+void keep_classes(jnerf::ClassDirections& d, std::size_t count) {
+  count = std::min(count, d.labels.size());
+  d.labels.resize(count);
+  d.values.resize(count * d.spec.dims());
+}
+
+void expect_linear3d_equals_perturb3d(jnerf::NerfEngine& engine) {
+  Clicks c = clicks_on(engine);
+  keep_classes(c.directions, 4);
+  const jnerf::Frame& view = data().frames[data().test[1]];
+  const auto& d = c.directions;
+  const auto params_before = engine.params();
+  const auto lin = engine.head_responses(view, d.values, d.spec, 0.1, jnerf::ResponseMode::Linear3D, 512);
+  const auto per = engine.head_responses(view, d.values, d.spec, 0.1, jnerf::ResponseMode::Perturb3D, 512);
+  EXPECT_EQ(engine.params(), params_before);  // the head is restored bit for bit
+  ASSERT_EQ(lin.size(), per.size());
+  const double scale = max_abs(per);
+  ASSERT_GT(scale, 1e-6);
+  for (std::size_t i = 0; i < lin.size(); ++i) EXPECT_NEAR(lin[i], per[i], 2e-4 * scale) << i;
+}
+
+}  // namespace
+
+TEST(Propagation, ClassDirectionsAreTheMeanOfTheClicksJacobians) {
+  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
+  auto engine = trained_engine("semantic_nerf", run, 20);
+  const Clicks c = clicks_on(*engine, 3);
+  const jnerf::Frame& labelled = data().frames[data().train.front()];
+  const int D = c.directions.spec.dims(), w = labelled.intrinsics.width;
+  ASSERT_EQ(c.directions.labels, c.annotation.classes());
+  for (std::size_t k = 0; k < c.directions.labels.size(); ++k) {
+    std::vector<std::int64_t> pixels;
+    for (const auto& click : c.annotation.clicks)
+      if (click.label == c.directions.labels[k]) pixels.push_back(static_cast<std::int64_t>(click.y) * w + click.x);
+    ASSERT_GE(pixels.size(), 1u);  // 3 clicks, or every pixel of a smaller class
+    ASSERT_LE(pixels.size(), 3u);
+    const auto g = engine->pixel_jacobians(labelled, pixels, c.directions.spec, 512);
+    for (int j = 0; j < D; ++j) {
+      double mean = 0;
+      for (std::size_t i = 0; i < pixels.size(); ++i) mean += g[i * D + j] / static_cast<double>(pixels.size());
+      // The engine renders in float, in batches of different sizes here and there.
+      EXPECT_NEAR(c.directions.values[k * D + j], mean, 1e-9 + 1e-5 * std::abs(mean));
+    }
+  }
+}
+
+TEST(Propagation, Linear3DEqualsPerturb3D) {
+  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
+  auto engine = trained_engine("semantic_nerf", run);
+  expect_linear3d_equals_perturb3d(*engine);
+}
+
+TEST(Propagation, Linear3DEqualsPerturb3DOnHashGrid) {
+  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
+  auto engine = trained_engine("hash_grid", run);
+  expect_linear3d_equals_perturb3d(*engine);
+}
+
+// For a small step the re-rendered change is its first-order term; at the reference step
+// the labels of the two 2D modes still agree on almost every pixel.
+TEST(Propagation, Linear2DIsTheFirstOrderTermOfPerturb2D) {
+  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
+  auto engine = trained_engine("semantic_nerf", run);
+  Clicks c = clicks_on(*engine);
+  keep_classes(c.directions, 5);
+  const auto& d = c.directions;
+  const jnerf::Frame& view = data().frames[data().test[2]];
+  const auto params_before = engine->params();
+  const double t = 1e-3;
+  const auto lin = engine->head_responses(view, d.values, d.spec, t, jnerf::ResponseMode::Linear2D, 512);
+  const auto per = engine->head_responses(view, d.values, d.spec, t, jnerf::ResponseMode::Perturb2D, 512);
+  EXPECT_EQ(engine->params(), params_before);
+  const double scale = max_abs(lin);
+  ASSERT_GT(scale, 1e-9);
+  // Float renders: the difference of two colours carries ~1e-7 rounding each.
+  for (std::size_t i = 0; i < lin.size(); ++i) EXPECT_NEAR(per[i], lin[i], 0.02 * scale + 2e-7) << i;
+
+  jnerf::PropagationSettings s;
+  s.mode = jnerf::ResponseMode::Perturb2D;
+  const auto p2d = jnerf::predict_view(*engine, view, d, s, 512);
+  s.mode = jnerf::ResponseMode::Linear2D;
+  const auto l2d = jnerf::predict_view(*engine, view, d, s, 512);
+  std::size_t same = 0;
+  for (std::size_t i = 0; i < p2d.labels.size(); ++i) same += p2d.labels[i] == l2d.labels[i];
+  EXPECT_GT(static_cast<double>(same) / p2d.labels.size(), 0.9);
+  ::testing::Test::RecordProperty("linear2d_perturb2d_agreement", std::to_string(double(same) / p2d.labels.size()));
+}
+
+TEST(Propagation, PredictionsUseOnlyClickedLabels) {
+  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
+  auto engine = trained_engine("semantic_nerf", run, 20);
+  const Clicks c = clicks_on(*engine, 1);
+  jnerf::PropagationSettings s;
+  s.mode = jnerf::ResponseMode::Linear3D;
+  const auto p = jnerf::predict_view(*engine, data().frames[data().test[0]], c.directions, s, 512);
+  const auto clicked = c.annotation.classes();
+  for (int label : p.labels) EXPECT_TRUE(std::binary_search(clicked.begin(), clicked.end(), label)) << label;
+}
+
+TEST(Propagation, UnknownModeIsAnInputError) {
+  EXPECT_TRUE(jnerf::test::contains(jnerf::test::input_error([] { jnerf::parse_response_mode("perturb4d"); }),
+                                    "perturb4d"));
+}
+
+// Shaping with the oracle prior (exact instance ids) pulls same-instance Jacobians together
+// and pushes different-class ones apart; tau is stored and a resumed run is identical.
+TEST(ShapeStage, OracleShapingWidensTheJacobianGap) {
+  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
+  auto engine = trained_engine("semantic_nerf", run, 60);
+  jnerf::Json config = tiny_config("semantic_nerf");
+  config["train"]["iters"] = 60;
+  config["shape"]["iters"] = 150;
+  config["shape"]["weight_mi"] = 1.0;
+  config["shape"]["prior"]["type"] = "oracle";
+
+  // Mean |cos| of same-instance and different-class pixel pairs on a training view.
+  const jnerf::Frame& view = data().frames[data().train[3]];
+  std::vector<std::int64_t> pixels;
+  for (std::int64_t p = 0; p < static_cast<std::int64_t>(view.rgb.pixels()); p += 7)
+    if (view.semantic.data[p] != 0) pixels.push_back(p);
+  auto gap = [&] {
+    const jnerf::JacobianSpec spec{jnerf::JacobianChannels::Mean, false, engine->head_width()};
+    const auto g = engine->pixel_jacobians(view, pixels, spec, 512);
+    double same = 0, diff = 0;
+    int ns = 0, nd = 0;
+    for (std::size_t a = 0; a < pixels.size(); ++a)
+      for (std::size_t b = a + 1; b < pixels.size(); ++b) {
+        const double s = jnerf::jacobian_similarity(&g[a * spec.dims()], &g[b * spec.dims()], spec.dims(),
+                                                    jnerf::JacobianSimilarity::AbsCosine);
+        if (view.instance.data[pixels[a]] == view.instance.data[pixels[b]]) same += s, ++ns;
+        else if (view.semantic.data[pixels[a]] != view.semantic.data[pixels[b]]) diff += s, ++nd;
+      }
+    return same / ns - diff / nd;
+  };
+  const double before = gap();
+  const jnerf::ShapeSummary s = jnerf::train_shape(config, data(), *engine, run, false);
+  const double after = gap();
+  EXPECT_EQ(s.last_step, 150);
+  EXPECT_GT(after, before + 0.05) << "before " << before << ", after " << after;
+  ::testing::Test::RecordProperty("gap_before", std::to_string(before));
+  ::testing::Test::RecordProperty("gap_after", std::to_string(after));
+  const auto ck = jnerf::load_checkpoint(*run.latest_checkpoint("shape"));
+  EXPECT_EQ(ck.meta["stage"], "shape");
+  EXPECT_TRUE(jnerf::test::contains(ck.meta["prior"].get<std::string>(), "ORACLE"));
+}
+
+TEST(ShapeStage, ResumeContinuesExactly) {
+  const jnerf::RunDir straight(jnerf::test::scratch_dir("straight")), split(jnerf::test::scratch_dir("split"));
+  jnerf::Json config = tiny_config("semantic_nerf");
+  config["train"]["iters"] = 10;
+  config["shape"]["iters"] = 8;
+  config["shape"]["jacobian_channels"] = "random";
+  auto a = trained_engine("semantic_nerf", straight, 10);
+  auto b = trained_engine("semantic_nerf", split, 10);
+  jnerf::train_shape(config, data(), *a, straight, false);
+  jnerf::Json first = config;
+  first["shape"]["iters"] = 4;
+  jnerf::train_shape(first, data(), *b, split, false);
+  auto c = jnerf::make_nerf_engine(config, data(), "cpu");
+  jnerf::train_shape(config, data(), *c, split, true);
+  EXPECT_EQ(a->params(), c->params());
+  EXPECT_EQ(jnerf::load_checkpoint(*straight.latest_checkpoint("shape")).meta["tau"],
+            jnerf::load_checkpoint(*split.latest_checkpoint("shape")).meta["tau"]);
+}
+
+TEST(ShapeStage, NeedsATrainedNerf) {
+  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
+  const jnerf::Json config = tiny_config("semantic_nerf");
+  run.create(config);
+  auto engine = jnerf::make_nerf_engine(config, data(), "cpu");
+  EXPECT_TRUE(jnerf::test::contains(
+      jnerf::test::input_error([&] { jnerf::train_shape(config, data(), *engine, run, false); }), "no nerf checkpoint"));
+}

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # The main job, end to end, on the built-in default: a generated benchmark room.
-#   1. generate the room (Replica layout) and a contact sheet;
-#   2. train a NeRF on it (CPU preset, a few minutes on 2 cores);
-#   3. render the held-out test views and print PSNR / SSIM.
-# Shaping and label propagation join this script as those stages land; until then the
-# script says so at the end.
+#   1. generate the room (Replica layout, semantic and instance ground truth);
+#   2. train a NeRF on it (CPU preset, hash-grid model);
+#   3. shape it (JacobiNeRF, geometric feature prior);
+#   4. render the test views (PSNR / SSIM of the shaped NeRF);
+#   5. propagate one click per class from training view 0 to every test view, with the
+#      unshaped NeRF, nearest-click and Semantic-NeRF-head baselines, and print the table.
+# Environment: JNERF_DEMO_ITERS (NeRF steps), JNERF_DEMO_SHAPE_ITERS (shaping steps),
+# JNERF_DEMO_MODE (propagation mode), JNERF_DEMO_OUT, JNERF_DEMO_PRESET, JNERF_BUILD_DIR.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${JNERF_BUILD_DIR:-$root/build}
 preset=${JNERF_DEMO_PRESET:-room0_small}
 out=${JNERF_DEMO_OUT:-$root/runs/demo}
 iters=${JNERF_DEMO_ITERS:-1000}
+shape_iters=${JNERF_DEMO_SHAPE_ITERS:-1000}
+mode=${JNERF_DEMO_MODE:-linear3d}
 
 "$root/scripts/setup.sh"
 if [[ ! -x "$build_dir/jnerf" ]]; then
@@ -18,6 +23,7 @@ if [[ ! -x "$build_dir/jnerf" ]]; then
 fi
 jnerf="$build_dir/jnerf"
 rm -rf "$out"
+start=$(date +%s)
 
 echo "== 1. generate the benchmark scene ($preset)"
 "$jnerf" synth --preset "$preset" --out "$out/scene" --preview
@@ -26,13 +32,22 @@ echo "== 1. generate the benchmark scene ($preset)"
 echo
 echo "== 2. train a NeRF on it (stage nerf, $iters steps)"
 "$jnerf" train --config "$root/configs/room0_small_cpu.json" --set "data.path=$out/scene" \
-  --set "train.iters=$iters" --out "$out/run"
+  --set "train.iters=$iters" --set "shape.iters=$shape_iters" --out "$out/run"
 
 echo
-echo "== 3. render the test views"
+echo "== 3. shape it (stage shape, $shape_iters steps)"
+"$jnerf" train --stage shape --out "$out/run"
+
+echo
+echo "== 4. render the test views with the shaped NeRF"
 "$jnerf" render --run "$out/run" --split test --out "$out/test"
 
 echo
-echo "scene preview: $out/scene/preview.png"
-echo "test renders:  $out/test/ (metrics.json)"
-echo "next stages (shaping, label propagation, the metrics table) are not built yet."
+echo "== 5. propagate one click per class ($mode) and score every test view"
+"$jnerf" propagate --run "$out/run" --set "propagate.mode=$mode" --out "$out/propagate" | tee "$out/table.md"
+
+echo
+echo "scene preview:   $out/scene/preview.png"
+echo "test renders:    $out/test/ (metrics.json)"
+echo "propagation:     $out/propagate/ (metrics.json, results.md, strips per method)"
+echo "total time:      $(( $(date +%s) - start )) s"

@@ -117,3 +117,62 @@ TEST(Cli, TrainThenRenderWritesTheRunFolderAndMetrics) {
   EXPECT_GT(metrics["psnr_mean"].get<double>(), 0.0);
   EXPECT_TRUE(std::filesystem::exists(dir / "render" / "rgb_00002.png"));
 }
+
+// Stage nerf, stage shape and propagation through the program on a tiny room: the run
+// folder, the shape checkpoint, the propagation outputs and their metrics.
+TEST(Cli, ShapeThenPropagateWritesMetricsAndImages) {
+  const auto dir = jnerf::test::scratch_dir("cli");
+  const std::string scene = (dir / "scene").string(), run = (dir / "run").string();
+  ASSERT_EQ(run_cli("synth --preset room1 --width 32 --height 24 --frames 12 --out '" + scene + "'").code, 0);
+  const std::string sets =
+      " --set model.type=hash_grid --set model.hash_grid.levels=4 --set model.hash_grid.log2_table_size=10"
+      " --set sampler.coarse_samples=8 --set sampler.fine_samples=8 --set train.rays_per_batch=64"
+      " --set train.iters=3 --set train.val_every=0 --set shape.iters=4 --set shape.rays_per_batch=16";
+  // Shaping before a NeRF exists is refused, naming what is missing.
+  Result r = run_cli("--device cpu train --stage shape --out '" + run + "'");
+  EXPECT_EQ(r.code, 2);
+  ASSERT_EQ(run_cli("--device cpu train --out '" + run + "' --set 'data.path=" + scene + "'" + sets).code, 0);
+  r = run_cli("--device cpu train --stage shape --out '" + run + "'");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "checkpoints" / "shape_000000004.ckpt"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "run" / "shape_progress.csv"));
+  EXPECT_EQ(jnerf::read_json_file(dir / "run" / "metrics.json")["stage"], "shape");
+  // Shaping again without --resume is refused; with --resume at the end there is nothing to do.
+  EXPECT_EQ(run_cli("--device cpu train --stage shape --out '" + run + "'").code, 2);
+  EXPECT_EQ(run_cli("--device cpu train --stage shape --resume --out '" + run + "'").code, 0);
+
+  const std::string out = (dir / "prop").string();
+  r = run_cli("--device cpu propagate --run '" + run + "' --set propagate.mode=linear3d --set propagate.max_views=2"
+              " --set 'propagate.baselines=[\"unshaped\",\"nearest_click\"]' --out '" + out + "'");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const jnerf::Json m = jnerf::read_json_file(dir / "prop" / "metrics.json");
+  EXPECT_EQ(m["method"], "shaped");
+  EXPECT_EQ(m["mode"], "linear3d");
+  EXPECT_EQ(m["views"].get<int>(), 2);
+  for (const char* key : {"miou", "acc_total", "acc_class"}) {
+    ASSERT_TRUE(m[key].is_number()) << key;
+    EXPECT_GE(m[key].get<double>(), 0.0);
+    EXPECT_LE(m[key].get<double>(), 1.0);
+  }
+  EXPECT_TRUE(m["baselines"]["unshaped"]["miou"].is_number());
+  EXPECT_TRUE(m["baselines"]["nearest_click"]["miou"].is_number());
+  EXPECT_TRUE(contains(r.output, "| shaped |"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "prop" / "clicks.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "prop" / "results.md"));
+  const auto strips = std::distance(std::filesystem::directory_iterator(dir / "prop" / "shaped"),
+                                    std::filesystem::directory_iterator{});
+  EXPECT_EQ(strips, 4);  // strip and labels per view
+
+  // The saved clicks reproduce the run exactly.
+  r = run_cli("--device cpu propagate --run '" + run + "' --set propagate.mode=linear3d --set propagate.max_views=2"
+              " --set 'propagate.baselines=[]' --set 'propagate.clicks_file=" + out + "/clicks.json' --out '" +
+              (dir / "again").string() + "'");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(jnerf::read_json_file(dir / "again" / "metrics.json")["miou"], m["miou"]);
+
+  // Bad input: an unknown mode, a run folder with nothing in it.
+  r = run_cli("--device cpu propagate --run '" + run + "' --set propagate.mode=warp --out '" + out + "'");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.output, "warp"));
+  EXPECT_EQ(run_cli("--device cpu propagate --run '" + (dir / "nothing").string() + "' --out '" + out + "'").code, 2);
+}

@@ -32,7 +32,7 @@ ImageU16 depth_to_mm(const ImageF& depth) {
 
 void add_render(CLI::App& app, const GlobalOptions& global, Action& action) {
   struct Args {
-    std::string run, data, format = "auto", split = "test", out, checkpoint;
+    std::string run, data, format = "auto", split = "test", out, checkpoint, stage = "latest";
     int max_views = 0;
   };
   auto a = std::make_shared<Args>();
@@ -42,7 +42,9 @@ void add_render(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_option("--format", a->format, "dataset format with --data (default: auto)");
   cmd->add_option("--split", a->split, "train, test or all")->check(CLI::IsMember({"train", "test", "all"}));
   cmd->add_option("--out", a->out, "output folder")->required();
-  cmd->add_option("--checkpoint", a->checkpoint, "checkpoint file (default: the run's newest nerf checkpoint)");
+  cmd->add_option("--checkpoint", a->checkpoint, "checkpoint file (default: the newest of --stage)");
+  cmd->add_option("--stage", a->stage, "latest (shape if shaped, else nerf), nerf or shape")
+      ->check(CLI::IsMember({"latest", "nerf", "shape"}));
   cmd->add_option("--max-views", a->max_views, "render at most N views (0 = all)")->check(CLI::NonNegativeNumber);
   cmd->callback([a, &global, &action] {
     action = [a, &global] {
@@ -57,8 +59,10 @@ void add_render(CLI::App& app, const GlobalOptions& global, Action& action) {
       auto engine = make_nerf_engine(config, dataset, device);
       std::filesystem::path ckpt = a->checkpoint;
       if (ckpt.empty()) {
-        const auto latest = run.latest_checkpoint("nerf");
-        if (!latest) throw InputError(a->run + " has no nerf checkpoint to render");
+        std::string stage = a->stage;
+        if (stage == "latest") stage = run.latest_checkpoint("shape") ? "shape" : "nerf";
+        const auto latest = run.latest_checkpoint(stage);
+        if (!latest) throw InputError(a->run + " has no " + stage + " checkpoint to render");
         ckpt = *latest;
       }
       const long long step = load_nerf_checkpoint(ckpt, *engine, false);

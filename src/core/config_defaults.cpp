@@ -124,7 +124,12 @@ Json default_config() {
     "selection_rounds": 5,
     "selection_combinations": 20,
     "gradients_per_class": 5,
-    "baselines": ["unshaped", "semantic_nerf", "nearest_click"]
+    "baselines": ["unshaped", "semantic_nerf", "nearest_click"],
+    "semantic_head_hidden": 128,
+    "semantic_head_steps": 300,
+    "semantic_head_lr": 0.01,
+    "semantic_head_min_weight": 1e-4,
+    "semantic_head_max_rays": 1024
   },
   "output": {
     "save_images": true,

@@ -11,6 +11,7 @@
 #include "jnerf/io/image_io.hpp"
 #include "jnerf/io/palette.hpp"
 #include "jnerf/propagate/propagation.hpp"
+#include "jnerf/propagate/semantic_head.hpp"
 #include "jnerf/shape/feature_prior.hpp"
 #include "jnerf/train/nerf_trainer.hpp"
 
@@ -165,6 +166,10 @@ PropagationOutcome propagate_run(const Json& config, const RunDir& run, const Da
   if (settings.labelled_frame < 0 || settings.labelled_frame >= static_cast<int>(dataset.train.size()))
     throw InputError("config key 'propagate.labelled_frame' = " + std::to_string(settings.labelled_frame) +
                      " is not a training view index (0.." + std::to_string(dataset.train.size() - 1) + ")");
+  const bool want_semantic_nerf =
+      std::find(baselines.begin(), baselines.end(), "semantic_nerf") != baselines.end();
+  SemanticHeadSettings head_settings;
+  if (want_semantic_nerf) head_settings = SemanticHeadSettings::from_config(config);
   const Frame& labelled = dataset.frames[dataset.train[settings.labelled_frame]];
   const std::vector<int> views = evaluation_views(config, dataset);
   std::filesystem::create_directories(out);
@@ -241,8 +246,21 @@ PropagationOutcome propagate_run(const Json& config, const RunDir& run, const Da
     outcome.methods.push_back(scorer.finish(seconds_since(t0)));
     spdlog::info("nearest_click ({}): mIoU {:.4f}", prior->describe(), outcome.methods.back().metrics.miou);
   }
-  if (std::find(baselines.begin(), baselines.end(), "semantic_nerf") != baselines.end())
-    spdlog::warn("baseline semantic_nerf is not available in this version of jnerf; skipped");
+  if (want_semantic_nerf) {
+    // A semantic head on the frozen (unshaped) NeRF's fine head input, trained on the clicks.
+    const auto t0 = clock_type::now();
+    if (nerf) load_nerf_checkpoint(*nerf, *engine, false);
+    const SemanticHeadBaseline head(*engine, labelled, annotation, head_settings, chunk);
+    MethodScorer scorer("semantic_nerf", out / "semantic_nerf", save_images, num_classes, clicked);
+    for (int index : views) {
+      const Frame& frame = dataset.frames[index];
+      scorer.add(frame, frame_labels(frame, settings.labels), head.predict(*engine, frame, chunk));
+    }
+    outcome.methods.push_back(scorer.finish(seconds_since(t0)));
+    spdlog::info("semantic_nerf (head {} -> {} -> {}, {} steps on {} clicks, loss {:.3g} -> {:.3g}): mIoU {:.4f}",
+                 engine->head_width(), head_settings.hidden, head.labels().size(), head_settings.steps,
+                 head.rays_trained(), head.initial_loss(), head.final_loss(), outcome.methods.back().metrics.miou);
+  }
 
   const MethodOutcome& main = outcome.methods.front();
   Json& m = outcome.metrics;

@@ -1,12 +1,27 @@
+// Parallel scheme (as src/model/linear_cpu.cpp): one OpenMP region per evaluation, the
+// rays split into one contiguous range per thread; each thread runs single-threaded
+// Eigen products on its range and keeps a private gradient, summed afterwards in thread
+// order (deterministic for a given thread count). Small batches run on the calling
+// thread alone (Eigen's GEMM kept from starting a team of its own).
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen 3.4's AVX-512 packet code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include "jnerf/propagate/semantic_head.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 
 #include <Eigen/Dense>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "jnerf/core/error.hpp"
 #include "jnerf/train/adam.hpp"
@@ -17,13 +32,50 @@ namespace {
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using ConstRowMap = Eigen::Map<const RowMatrix>;
 using RowMap = Eigen::Map<RowMatrix>;
-using ConstVectorMap = Eigen::Map<const Eigen::VectorXd>;
-using VectorMap = Eigen::Map<Eigen::VectorXd>;
+// A column range of the feature-major sample features: leading dimension = all samples.
+using FeatureBlock = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
 
-// Samples per group when a view is labelled: bounds the memory of one head evaluation.
-constexpr std::size_t kPredictSamples = 1 << 15;
-// Batches smaller than this run on one thread (threads cost more than they save).
-constexpr Eigen::Index kParallelSamples = 1 << 14;
+// Below this many multiply-adds an evaluation runs on the calling thread only.
+constexpr double kParallelMinMacs = 1 << 22;
+
+int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+int team_size() {
+#ifdef _OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
+// While alive, the calling thread may start no OpenMP team, so Eigen's GEMM runs on it
+// alone (nthreads-var is a per-task setting: other threads are unaffected).
+class OneThread {
+ public:
+#ifdef _OPENMP
+  OneThread() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(saved_); }
+#endif
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+
+ private:
+#ifdef _OPENMP
+  int saved_;
+#endif
+};
 
 // Offsets of the four parameter blocks in SemanticHead::params.
 struct Blocks {
@@ -45,41 +97,125 @@ void check_shapes(const SemanticHead& head, const SampleBatch& batch) {
   if (batch.ray_begin.empty() || batch.ray_begin.front() != 0 || batch.ray_begin.back() != batch.samples() ||
       batch.features.size() != batch.samples() * static_cast<std::size_t>(batch.dims))
     throw std::invalid_argument("semantic head: inconsistent sample batch");
+  for (std::size_t r = 1; r < batch.ray_begin.size(); ++r)
+    if (batch.ray_begin[r] < batch.ray_begin[r - 1]) throw std::invalid_argument("semantic head: inconsistent sample batch");
 }
 
-// The forward pass, kept for the backward: pre-activations Z (hidden x N), the
-// composited activations A (hidden x R), the weight sums and the logits (C x R).
-struct Forward {
-  Eigen::MatrixXd z, composited, logits;
-  Eigen::VectorXd weight_sum;
+// The head's blocks as owned Eigen objects (aligned: the same arithmetic on every call).
+struct Weights {
+  Eigen::MatrixXd w1, w2;
+  Eigen::VectorXd b1, b2;
+  explicit Weights(const SemanticHead& h) {
+    const Blocks o(h);
+    w1 = ConstRowMap(h.params.data() + o.w1, h.hidden, h.inputs);
+    b1 = Eigen::Map<const Eigen::VectorXd>(h.params.data() + o.b1, h.hidden);
+    w2 = ConstRowMap(h.params.data() + o.w2, h.classes, h.hidden);
+    b2 = Eigen::Map<const Eigen::VectorXd>(h.params.data() + o.b2, h.classes);
+  }
 };
 
-Forward forward(const SemanticHead& head, const SampleBatch& batch) {
-  check_shapes(head, batch);
-  const Blocks o(head);
+// Rays [r0, r1): their rendered logits into columns r0.. of `logits` (C x R), and with
+// targets the sum of their cross-entropies and, with grad, `scale` times its gradient
+// added into grad (parameter layout).
+double evaluate_rays(const SemanticHead& head, const Weights& p, const SampleBatch& batch, int r0, int r1,
+                     Eigen::MatrixXd& logits, const int* targets, double scale, double* grad) {
+  if (r0 >= r1) return 0;
   const auto N = static_cast<Eigen::Index>(batch.samples());
-  const int R = batch.rays();
-  const ConstRowMap x(batch.features.data(), batch.dims, N);
-  const ConstRowMap w1(head.params.data() + o.w1, head.hidden, head.inputs);
-  const ConstVectorMap b1(head.params.data() + o.b1, head.hidden);
-  const ConstRowMap w2(head.params.data() + o.w2, head.classes, head.hidden);
-  const ConstVectorMap b2(head.params.data() + o.b2, head.classes);
-  Forward f;
-  f.z.noalias() = w1 * x;
-  f.z.colwise() += b1;
-  f.composited = Eigen::MatrixXd::Zero(head.hidden, R);
-  f.weight_sum = Eigen::VectorXd::Zero(R);
-#pragma omp parallel for schedule(static) if (N >= kParallelSamples)
-  for (int r = 0; r < R; ++r)
-    for (std::size_t n = batch.ray_begin[r]; n < batch.ray_begin[r + 1]; ++n) {
-      const double w = batch.weights[n];
-      f.composited.col(r) += w * f.z.col(static_cast<Eigen::Index>(n)).cwiseMax(0.0);
-      f.weight_sum[r] += w;
-    }
+  const auto n0 = static_cast<Eigen::Index>(batch.ray_begin[r0]);
+  const auto m = static_cast<Eigen::Index>(batch.ray_begin[r1]) - n0;
+  const int R = r1 - r0, H = head.hidden, C = head.classes;
+  const FeatureBlock x(batch.features.data() + n0, batch.dims, m, Eigen::OuterStride<>(N));
+  Eigen::MatrixXd z(H, m);
+  z.noalias() = p.w1 * x;
+  z.colwise() += p.b1;
   // sum_i w_i (W2 a_i + b2) = W2 (sum_i w_i a_i) + b2 sum_i w_i.
-  f.logits.noalias() = w2 * f.composited;
-  f.logits += b2 * f.weight_sum.transpose();
-  return f;
+  Eigen::MatrixXd composited = Eigen::MatrixXd::Zero(H, R);
+  Eigen::VectorXd weight_sum = Eigen::VectorXd::Zero(R);
+  for (int r = 0; r < R; ++r)
+    for (std::size_t n = batch.ray_begin[r0 + r]; n < batch.ray_begin[r0 + r + 1]; ++n) {
+      const double w = batch.weights[n];
+      composited.col(r) += w * z.col(static_cast<Eigen::Index>(n) - n0).cwiseMax(0.0);
+      weight_sum[r] += w;
+    }
+  Eigen::MatrixXd l(C, R);
+  l.noalias() = p.w2 * composited;
+  l += p.b2 * weight_sum.transpose();
+  logits.middleCols(r0, R) = l;
+  if (!targets) return 0;
+
+  // d loss / d logits = scale (softmax - one-hot), per ray.
+  double loss = 0;
+  Eigen::MatrixXd g(C, R);
+  for (int r = 0; r < R; ++r) {
+    const int y = targets[r0 + r];
+    const double top = l.col(r).maxCoeff();
+    const Eigen::VectorXd e = (l.col(r).array() - top).exp().matrix();
+    const double sum = e.sum();
+    loss += top + std::log(sum) - l(y, r);
+    g.col(r) = e / sum;
+    g(y, r) -= 1.0;
+  }
+  if (!grad) return loss;
+  g *= scale;
+  const Blocks o(head);
+  Eigen::MatrixXd d_w2(C, H), d_composited(H, R), d_w1(H, head.inputs);
+  d_w2.noalias() = g * composited.transpose();
+  const Eigen::VectorXd d_b2 = g * weight_sum;
+  d_composited.noalias() = p.w2.transpose() * g;
+  // Through the compositing and the ReLU: dZ_n = w_n dA_r . [z_n > 0].
+  Eigen::MatrixXd dz(H, m);
+  Eigen::VectorXd d_b1 = Eigen::VectorXd::Zero(H);
+  for (int r = 0; r < R; ++r)
+    for (std::size_t n = batch.ray_begin[r0 + r]; n < batch.ray_begin[r0 + r + 1]; ++n) {
+      const Eigen::Index col = static_cast<Eigen::Index>(n) - n0;
+      dz.col(col) = (z.col(col).array() > 0.0).select(batch.weights[n] * d_composited.col(r).array(), 0.0).matrix();
+      d_b1 += dz.col(col);
+    }
+  d_w1.noalias() = dz * x.transpose();
+  RowMap(grad + o.w1, H, head.inputs) += d_w1;
+  Eigen::Map<Eigen::VectorXd>(grad + o.b1, H) += d_b1;
+  RowMap(grad + o.w2, C, H) += d_w2;
+  Eigen::Map<Eigen::VectorXd>(grad + o.b2, C) += d_b2;
+  return loss;
+}
+
+// The whole batch: logits (C x R) and, with targets, the mean cross-entropy and its
+// gradient (when grad is given).
+double evaluate(const SemanticHead& head, const SampleBatch& batch, Eigen::MatrixXd& logits, const int* targets,
+                std::vector<double>* grad) {
+  check_shapes(head, batch);
+  const int R = batch.rays();
+  const Weights p(head);
+  logits.resize(head.classes, R);
+  const double macs = static_cast<double>(batch.samples()) * head.hidden * head.inputs +
+                      static_cast<double>(R) * head.classes * head.hidden;
+  const int threads = macs < kParallelMinMacs ? 1 : std::max(1, std::min(max_threads(), R));
+  const std::size_t P = Blocks(head).end;
+  std::vector<double> losses(threads, 0.0);
+  std::vector<std::vector<double>> partial(grad ? threads : 0, std::vector<double>(P, 0.0));
+  const double scale = R > 0 ? 1.0 / R : 0.0;
+  if (threads == 1) {
+    const OneThread serial;
+    losses[0] = evaluate_rays(head, p, batch, 0, R, logits, targets, scale, grad ? partial[0].data() : nullptr);
+  } else {
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = thread_id(), team = team_size();
+      std::optional<OneThread> serial;  // a team of one (inside another region): no nested team
+      if (team == 1) serial.emplace();
+      const int r0 = static_cast<int>(static_cast<long long>(R) * t / team);
+      const int r1 = static_cast<int>(static_cast<long long>(R) * (t + 1) / team);
+      losses[t] = evaluate_rays(head, p, batch, r0, r1, logits, targets, scale, grad ? partial[t].data() : nullptr);
+    }
+  }
+  double loss = 0;
+  for (double l : losses) loss += l;
+  if (grad) {
+    grad->assign(P, 0.0);
+    for (const auto& part : partial)
+      for (std::size_t i = 0; i < P; ++i) (*grad)[i] += part[i];
+  }
+  return loss * scale;
 }
 
 std::vector<double> to_row_major(const Eigen::MatrixXd& m) {
@@ -185,52 +321,19 @@ SemanticHead SemanticHead::init(int inputs, int hidden, int classes, std::uint64
 }
 
 std::vector<double> render_logits(const SemanticHead& head, const SampleBatch& batch) {
-  return to_row_major(forward(head, batch).logits);
+  Eigen::MatrixXd logits;
+  evaluate(head, batch, logits, nullptr, nullptr);
+  return to_row_major(logits);
 }
 
 double head_loss(const SemanticHead& head, const SampleBatch& batch, const std::vector<int>& targets,
                  std::vector<double>* grad) {
-  const int R = batch.rays(), C = head.classes;
-  if (static_cast<int>(targets.size()) != R) throw std::invalid_argument("semantic head: one target per ray");
+  if (batch.rays() == 0) throw std::invalid_argument("semantic head: no rays");
+  if (static_cast<int>(targets.size()) != batch.rays()) throw std::invalid_argument("semantic head: one target per ray");
   for (int t : targets)
-    if (t < 0 || t >= C) throw std::invalid_argument("semantic head: target class out of range");
-  if (R == 0) throw std::invalid_argument("semantic head: no rays");
-  const Forward f = forward(head, batch);
-  // d loss / d logits: (softmax - one-hot) / R, per ray.
-  Eigen::MatrixXd g(C, R);
-  double loss = 0;
-  for (int r = 0; r < R; ++r) {
-    const double m = f.logits.col(r).maxCoeff();
-    const Eigen::VectorXd e = (f.logits.col(r).array() - m).exp();
-    const double sum = e.sum();
-    loss += m + std::log(sum) - f.logits(targets[r], r);
-    g.col(r) = e / sum;
-    g(targets[r], r) -= 1.0;
-  }
-  loss /= R;
-  g /= R;
-  if (!grad) return loss;
-
-  const Blocks o(head);
-  grad->assign(o.end, 0.0);
-  const auto N = static_cast<Eigen::Index>(batch.samples());
-  const ConstRowMap x(batch.features.data(), batch.dims, N);
-  const ConstRowMap w2(head.params.data() + o.w2, head.classes, head.hidden);
-  RowMap(grad->data() + o.w2, head.classes, head.hidden).noalias() = g * f.composited.transpose();
-  VectorMap(grad->data() + o.b2, head.classes).noalias() = g * f.weight_sum;
-  const Eigen::MatrixXd d_composited = w2.transpose() * g;  // hidden x R
-  Eigen::MatrixXd dz(head.hidden, N);
-#pragma omp parallel for schedule(static) if (N >= kParallelSamples)
-  for (int r = 0; r < R; ++r)
-    for (std::size_t n = batch.ray_begin[r]; n < batch.ray_begin[r + 1]; ++n) {
-      const auto col = static_cast<Eigen::Index>(n);
-      dz.col(col) = (f.z.col(col).array() > 0.0).select(batch.weights[n] * d_composited.col(r), 0.0);
-    }
-  RowMap(grad->data() + o.w1, head.hidden, head.inputs).noalias() = dz * x.transpose();
-  // Column by column, in sample order: the same sum on every run.
-  VectorMap b1(grad->data() + o.b1, head.hidden);
-  for (Eigen::Index n = 0; n < N; ++n) b1 += dz.col(n);
-  return loss;
+    if (t < 0 || t >= head.classes) throw std::invalid_argument("semantic head: target class out of range");
+  Eigen::MatrixXd logits;
+  return evaluate(head, batch, logits, targets.data(), grad);
 }
 
 HeadTraining train_semantic_head(const SampleBatch& batch, const std::vector<int>& targets, int classes,
@@ -319,7 +422,8 @@ SemanticHeadBaseline::SemanticHeadBaseline(NerfEngine& engine, const Frame& labe
   training_ = train_semantic_head(batch, targets, static_cast<int>(labels_.size()), settings_);
 }
 
-std::vector<int> SemanticHeadBaseline::predict(NerfEngine& engine, const Frame& frame, int chunk) const {
+std::vector<int> SemanticHeadBaseline::predict(NerfEngine& engine, const Frame& frame, int chunk,
+                                               std::size_t group_samples) const {
   const SemanticHead& head = training_.head;
   if (engine.head_width() != head.inputs)
     throw InputError("the semantic head reads " + std::to_string(head.inputs) +
@@ -329,7 +433,8 @@ std::vector<int> SemanticHeadBaseline::predict(NerfEngine& engine, const Frame& 
   engine.visit_fine_samples(frame, {}, std::max(1, chunk),
                             [&](std::size_t first, int R, int S, const std::vector<float>& weights,
                                 const std::vector<float>& head_input) {
-                              const int group = std::max<int>(1, static_cast<int>(kPredictSamples / std::max(1, S)));
+                              const int group = static_cast<int>(
+                                  std::clamp<std::size_t>(group_samples / std::max(1, S), 1, std::max(1, R)));
                               for (int r0 = 0; r0 < R; r0 += group) {
                                 const int r1 = std::min(R, r0 + group);
                                 SampleBatch batch;

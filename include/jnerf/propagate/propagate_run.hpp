@@ -10,7 +10,8 @@
 //   OUT/results.md                      the table
 // Methods: "shaped" (the newest shape checkpoint), baselines "unshaped" (the newest nerf
 // checkpoint, same protocol), "nearest_click" (each pixel takes the label of the click
-// nearest in the feature prior's descriptor space).
+// nearest in the feature prior's descriptor space), "semantic_nerf" (a Semantic-NeRF
+// semantic head trained on the same clicks over the frozen NeRF, propagate/semantic_head.hpp).
 #include <filesystem>
 #include <string>
 #include <vector>

@@ -19,10 +19,12 @@
 // and biases drawn from std::mt19937_64(seed). A view is labelled by the argmax of L(r)
 // per pixel (ties and rays without samples go to the first class).
 //
-// Two economies, both documented settings: samples whose compositing weight is at most
+// Two economies, both settings: samples whose compositing weight is at most
 // `min_weight` are skipped (in training and prediction alike; each skipped sample moves
 // L(r) by at most min_weight |head(h_i)|), and when there are more than `max_rays`
 // clicks (dense or region annotations) a seeded uniform subset of them is trained on.
+// Results are deterministic for a given thread count (small batches use one thread).
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -100,8 +102,10 @@ class SemanticHeadBaseline {
   SemanticHeadBaseline(NerfEngine& engine, const Frame& labelled, const Annotation& annotation,
                        const SemanticHeadSettings& settings, int chunk);
 
-  // Label ids (from labels()) of every pixel of a view, row-major W*H.
-  std::vector<int> predict(NerfEngine& engine, const Frame& frame, int chunk) const;
+  // Label ids (from labels()) of every pixel of a view, row-major W*H. The head runs on
+  // groups of rays of at most `group_samples` fine samples (bounds its memory).
+  std::vector<int> predict(NerfEngine& engine, const Frame& frame, int chunk,
+                           std::size_t group_samples = std::size_t(1) << 16) const;
 
   const std::vector<int>& labels() const { return labels_; }  // the clicked labels, sorted
   double initial_loss() const { return training_.initial_loss; }

@@ -26,6 +26,8 @@ void add_config(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_train(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_render(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_propagate(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_select(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_edit(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_bench(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_jacobian_stats(CLI::App& app, const GlobalOptions& global, Action& action);
 

@@ -34,6 +34,8 @@ int main(int argc, char** argv) {
   add_train(app, global, action);
   add_render(app, global, action);
   add_propagate(app, global, action);
+  add_select(app, global, action);
+  add_edit(app, global, action);
   add_bench(app, global, action);
   add_jacobian_stats(app, global, action);
 

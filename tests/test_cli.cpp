@@ -8,26 +8,13 @@
 #include <gtest/gtest.h>
 
 #include "jnerf/core/config.hpp"
+#include "cli_support.hpp"
 #include "test_support.hpp"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_cli(const std::string& args) {
-  const std::string cmd = std::string("'") + JNERF_CLI_PATH + "' " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = jnerf::test::CliResult;
+using jnerf::test::run_cli;
 
 using jnerf::test::contains;
 
@@ -71,11 +58,13 @@ TEST(Cli, ConfigPrintsResolvedValues) {
   EXPECT_TRUE(contains(r.output, "\"iters\": 1234")) << r.output;
 }
 
-TEST(Cli, UnbuiltStagesSayNotAvailableAndExitTwo) {
-  const auto dir = jnerf::test::scratch_dir("cli");
-  const Result r = run_cli("--device cpu bench --stage shape");
+TEST(Cli, BadShapingSettingsNameTheValueAndExitTwo) {
+  Result r = run_cli("--device cpu bench --stage shape --iters 1 --set shape.jacobian_channels=grey");
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(contains(r.output, "not available")) << r.output;
+  EXPECT_TRUE(contains(r.output, "grey")) << r.output;
+  r = run_cli("--device cpu bench --stage shape --iters 1 --set shape.similarity=euclid");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.output, "euclid")) << r.output;
 }
 
 TEST(Cli, DeviceCudaWithoutGpuIsBadInput) {

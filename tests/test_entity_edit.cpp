@@ -13,6 +13,7 @@
 #include "jnerf/propagate/entity_edit.hpp"
 #include "jnerf/train/nerf_trainer.hpp"
 #include "jnerf/train/shape_trainer.hpp"
+#include "scene_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -21,17 +22,7 @@ using jnerf::test::contains;
 using jnerf::test::input_error;
 
 const std::filesystem::path& tiny_room() {
-  static const std::filesystem::path dir = [] {
-    const auto d = std::filesystem::temp_directory_path() / "jnerf_tests" / ("edit_room." + std::to_string(getpid()));
-    jnerf::SynthOptions o;
-    o.preset = "room0";
-    o.out = d;
-    o.width = 40;
-    o.height = 30;
-    o.frames = 30;
-    jnerf::generate_scene(o);
-    return d;
-  }();
+  static const std::filesystem::path dir = jnerf::test::generated_room("edit_room");
   return dir;
 }
 

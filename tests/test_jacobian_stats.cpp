@@ -13,6 +13,7 @@
 #include "jnerf/core/config.hpp"
 #include "jnerf/io/image_io.hpp"
 #include "jnerf/shape/jacobian_stats.hpp"
+#include "cli_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -52,22 +53,8 @@ Pixels known_pixels() {
   return p;
 }
 
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_cli(const std::string& args) {
-  const std::string cmd = std::string("'") + JNERF_CLI_PATH + "' " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = jnerf::test::CliResult;
+using jnerf::test::run_cli;
 
 using jnerf::test::contains;
 

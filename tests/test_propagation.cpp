@@ -12,22 +12,13 @@
 #include "jnerf/train/checkpoint.hpp"
 #include "jnerf/train/nerf_trainer.hpp"
 #include "jnerf/train/shape_trainer.hpp"
+#include "scene_support.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 const std::filesystem::path& tiny_room() {
-  static const std::filesystem::path dir = [] {
-    const auto d = std::filesystem::temp_directory_path() / "jnerf_tests" / ("prop_room." + std::to_string(getpid()));
-    jnerf::SynthOptions o;
-    o.preset = "room0";
-    o.out = d;
-    o.width = 40;
-    o.height = 30;
-    o.frames = 30;
-    jnerf::generate_scene(o);
-    return d;
-  }();
+  static const std::filesystem::path dir = jnerf::test::generated_room("prop_room");
   return dir;
 }
 

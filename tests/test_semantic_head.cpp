@@ -12,6 +12,7 @@
 #include "jnerf/data/synth.hpp"
 #include "jnerf/propagate/propagation.hpp"
 #include "jnerf/propagate/semantic_head.hpp"
+#include "scene_support.hpp"
 #include "test_support.hpp"
 
 using jnerf::SampleBatch;
@@ -297,19 +298,7 @@ TEST(SemanticHead, SettingsComeFromThePropagateSectionAndAreChecked) {
 namespace {
 
 const std::filesystem::path& tiny_room() {
-  static const std::filesystem::path dir = [] {
-    // One folder per process: ctest runs tests of this file in parallel processes.
-    const auto d = std::filesystem::temp_directory_path() / "jnerf_tests" /
-                   ("semantic_head_room." + std::to_string(getpid()));
-    jnerf::SynthOptions o;
-    o.preset = "room0";
-    o.out = d;
-    o.width = 32;
-    o.height = 24;
-    o.frames = 6;
-    jnerf::generate_scene(o);
-    return d;
-  }();
+  static const std::filesystem::path dir = jnerf::test::generated_room("semantic_head_room", 32, 24, 6);
   return dir;
 }
 

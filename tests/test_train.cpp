@@ -9,23 +9,13 @@
 #include "jnerf/eval/image_metrics.hpp"
 #include "jnerf/train/checkpoint.hpp"
 #include "jnerf/train/nerf_trainer.hpp"
+#include "scene_support.hpp"
 #include "test_support.hpp"
 
 namespace {
 
 const std::filesystem::path& tiny_room() {
-  static const std::filesystem::path dir = [] {
-    // One folder per process: ctest runs tests of this file in parallel processes.
-    const auto d = std::filesystem::temp_directory_path() / "jnerf_tests" / ("tiny_room." + std::to_string(getpid()));
-    jnerf::SynthOptions o;
-    o.preset = "room0";
-    o.out = d;
-    o.width = 40;
-    o.height = 30;
-    o.frames = 30;
-    jnerf::generate_scene(o);
-    return d;
-  }();
+  static const std::filesystem::path dir = jnerf::test::generated_room("tiny_room");
   return dir;
 }
 

@@ -10,6 +10,7 @@
 #include "jnerf/core/error.hpp"
 #include "jnerf/io/image_io.hpp"
 #include "jnerf/io/palette.hpp"
+#include "jnerf/propagate/entity_edit.hpp"
 #include "jnerf/propagate/propagation.hpp"
 #include "jnerf/propagate/semantic_head.hpp"
 #include "jnerf/shape/feature_prior.hpp"
@@ -58,21 +59,9 @@ ImageU16 label_image(int w, int h, const std::vector<int>& ids) {
 
 std::vector<int> evaluation_views(const Json& config, const Dataset& dataset) {
   const std::string which = config_get<std::string>(config, "propagate.views");
-  std::vector<int> views;
-  if (which == "test") views = dataset.test;
-  else if (which == "train") views = dataset.train;
-  else if (which == "all") {
-    views = dataset.train;
-    views.insert(views.end(), dataset.test.begin(), dataset.test.end());
-  } else {
+  if (which != "test" && which != "train" && which != "all")
     throw InputError("config key 'propagate.views' must be test, train or all, got '" + which + "'");
-  }
-  const int max_views = config_get<int>(config, "propagate.max_views");
-  if (max_views > 0 && static_cast<int>(views.size()) > max_views) {
-    std::vector<int> picked;  // evenly spread
-    for (int i = 0; i < max_views; ++i) picked.push_back(views[static_cast<std::size_t>(i) * views.size() / max_views]);
-    views = picked;
-  }
+  const std::vector<int> views = split_view_indices(dataset, which, config_get<int>(config, "propagate.max_views"));
   if (views.empty()) throw InputError("no views to evaluate propagation on (propagate.views = " + which + ")");
   return views;
 }

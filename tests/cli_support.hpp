@@ -1,0 +1,29 @@
+#pragma once
+// Running the jnerf program from tests (JNERF_CLI_PATH is set by tests/CMakeLists.txt).
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace jnerf::test {
+
+struct CliResult {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `jnerf ARGS` through the shell; ARGS is quoted by the caller.
+inline CliResult run_cli(const std::string& args) {
+  const std::string cmd = std::string("'") + JNERF_CLI_PATH + "' " + args + " 2>&1";
+  CliResult r;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace jnerf::test

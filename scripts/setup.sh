@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libeigen3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libstb-dev
   googletest libgtest-dev libbenchmark-dev
-  python3-numpy python3-torch
+  python3-numpy python3-matplotlib python3-torch
 )
 
 missing=()

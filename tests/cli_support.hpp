@@ -1,5 +1,5 @@
 #pragma once
-// Running the jnerf program from tests (JNERF_CLI_PATH is set by tests/CMakeLists.txt).
+// Running the jnerf program (and other commands) from tests (JNERF_CLI_PATH is set by tests/CMakeLists.txt).
 #include <sys/wait.h>
 
 #include <array>
@@ -13,11 +13,10 @@ struct CliResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `jnerf ARGS` through the shell; ARGS is quoted by the caller.
-inline CliResult run_cli(const std::string& args) {
-  const std::string cmd = std::string("'") + JNERF_CLI_PATH + "' " + args + " 2>&1";
+// Runs a shell command line, capturing stdout and stderr.
+inline CliResult run_shell(const std::string& command) {
   CliResult r;
-  FILE* pipe = popen(cmd.c_str(), "r");
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
   if (!pipe) return r;
   std::array<char, 4096> buf{};
   while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
@@ -25,5 +24,8 @@ inline CliResult run_cli(const std::string& args) {
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+// Runs `jnerf ARGS`; ARGS is quoted by the caller.
+inline CliResult run_cli(const std::string& args) { return run_shell(std::string("'") + JNERF_CLI_PATH + "' " + args); }
 
 }  // namespace jnerf::test

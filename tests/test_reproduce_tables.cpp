@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "jnerf/core/config.hpp"
+#include "cli_support.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -22,21 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using jnerf::test::contains;
 
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run_shell(const std::string& cmd) {
-  Result r;
-  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Result = jnerf::test::CliResult;
+using jnerf::test::run_shell;
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 

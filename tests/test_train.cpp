@@ -67,6 +67,29 @@ TEST(TrainNerf, ResumeContinuesExactlyLikeAnUninterruptedRun) {
   EXPECT_EQ(a->adam_m(), c->adam_m());
 }
 
+// With the occupancy grid the grid's averages are saved too, so resuming is still exact.
+TEST(TrainNerf, ResumeWithAnOccupancyGridIsExact) {
+  const jnerf::Dataset data = jnerf::load_dataset({tiny_room(), "replica"});
+  const jnerf::RunDir straight(jnerf::test::scratch_dir("straight")), split(jnerf::test::scratch_dir("split"));
+  auto config = [](long long iters) {
+    jnerf::Json c = tiny_config(iters);
+    for (const char* s : {"model.type=hash_grid", "model.hash_grid.levels=4", "model.hash_grid.log2_table_size=12",
+                          "model.hash_grid.max_resolution=64", "sampler.occupancy_grid=true",
+                          "sampler.occupancy_resolution=16", "train.checkpoint_every=1"})
+      jnerf::apply_override(c, s);
+    return c;
+  };
+  auto a = jnerf::make_nerf_engine(config(40), data, "cpu");
+  jnerf::train_nerf(config(40), data, *a, straight, false);
+  auto b = jnerf::make_nerf_engine(config(20), data, "cpu");
+  jnerf::train_nerf(config(20), data, *b, split, false);
+  auto c = jnerf::make_nerf_engine(config(40), data, "cpu");
+  jnerf::train_nerf(config(40), data, *c, split, true);
+  EXPECT_FALSE(a->occupancy_state().empty());
+  EXPECT_EQ(a->occupancy_state(), c->occupancy_state());
+  EXPECT_EQ(a->params(), c->params());
+}
+
 TEST(TrainNerf, DivergenceNamesTheStepAndKeepsTheLastGoodCheckpoint) {
   const jnerf::Dataset data = jnerf::load_dataset({tiny_room(), "replica"});
   const jnerf::RunDir run(jnerf::test::scratch_dir("nan"));

@@ -43,6 +43,12 @@ void OccupancyGrid::update(const std::vector<float>& sigma) {
   }
 }
 
+void OccupancyGrid::set_density(const std::vector<float>& density) {
+  if (density.size() != cells()) throw std::invalid_argument("occupancy grid: one density per cell expected");
+  density_ = density;
+  for (std::size_t i = 0; i < cells(); ++i) occupied_[i] = density_[i] > threshold_;
+}
+
 float OccupancyGrid::occupied_fraction() const {
   std::size_t n = 0;
   for (auto o : occupied_) n += o;

@@ -36,6 +36,15 @@ class Engine final : public NerfEngine {
     upload(v_, v);
   }
 
+  std::vector<float> occupancy_state() const override { return grid_ ? grid_->density() : std::vector<float>{}; }
+  void set_occupancy_state(const std::vector<float>& density) override {
+    if (!grid_) throw InputError("the checkpoint holds an occupancy grid, but the config has none");
+    if (density.size() != grid_->cells())
+      throw InputError("the checkpoint's occupancy grid has " + std::to_string(density.size()) +
+                       " cells, the config's " + std::to_string(grid_->cells()));
+    grid_->set_density(density);
+  }
+
   void enable_occupancy_grid(const std::array<double, 3>& lo, const std::array<double, 3>& hi, int resolution,
                              float threshold) {
     grid_ = std::make_unique<OccupancyGrid>(lo, hi, resolution, threshold);

@@ -44,6 +44,10 @@ long long load_nerf_checkpoint(const std::filesystem::path& file, NerfEngine& en
     throw InputError("checkpoint " + file.string() + " holds a different model than the config describes");
   engine.set_params(ck.array("params"));
   if (with_optimizer) engine.set_adam_state(ck.array("adam_m"), ck.array("adam_v"));
+  // The grid belongs to the trained model: restoring it makes a resumed run exact and
+  // renders sample where training sampled.
+  if (ck.has_array("occupancy") && !engine.occupancy_state().empty())
+    engine.set_occupancy_state(ck.array("occupancy"));
   return ck.meta.value("step", 0LL);
 }
 
@@ -105,6 +109,7 @@ TrainSummary train_nerf(const Json& config, const Dataset& dataset, NerfEngine& 
     ck.arrays.emplace_back("params", std::move(params));
     ck.arrays.emplace_back("adam_m", engine.adam_m());
     ck.arrays.emplace_back("adam_v", engine.adam_v());
+    if (auto grid = engine.occupancy_state(); !grid.empty()) ck.arrays.emplace_back("occupancy", std::move(grid));
     const auto path = run.checkpoint_path("nerf", step);
     save_checkpoint(path, ck);
     run.prune_checkpoints("nerf", keep);

@@ -103,6 +103,7 @@ ShapeSummary train_shape(const Json& config, const Dataset& dataset, NerfEngine&
     ck.arrays.emplace_back("params", std::move(params));
     ck.arrays.emplace_back("adam_m", engine.adam_m());
     ck.arrays.emplace_back("adam_v", engine.adam_v());
+    if (auto grid = engine.occupancy_state(); !grid.empty()) ck.arrays.emplace_back("occupancy", std::move(grid));
     const auto path = run.checkpoint_path("shape", step);
     save_checkpoint(path, ck);
     run.prune_checkpoints("shape", keep);

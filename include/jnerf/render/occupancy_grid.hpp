@@ -26,6 +26,9 @@ class OccupancyGrid {
   // avg = max(decay * avg, sigma), occupied = avg > threshold.
   void update(const std::vector<float>& sigma);
   float occupied_fraction() const;
+  // The density averages (checkpoints) and restoring them (occupancy follows).
+  const std::vector<float>& density() const { return density_; }
+  void set_density(const std::vector<float>& density);
   bool occupied(int x, int y, int z) const { return occupied_[index(x, y, z)] != 0; }
 
   // Per-ray [near, far] inside the given range, clipped to the occupied cells each ray

@@ -58,6 +58,9 @@ class NerfEngine {
   virtual std::vector<float> adam_m() const = 0;
   virtual std::vector<float> adam_v() const = 0;
   virtual void set_adam_state(const std::vector<float>& m, const std::vector<float>& v) = 0;
+  // The occupancy grid's density averages (empty without a grid), for checkpoints.
+  virtual std::vector<float> occupancy_state() const = 0;
+  virtual void set_occupancy_state(const std::vector<float>& density) = 0;
 
   // One photometric training step (1-based optimiser step `t`).
   virtual StepResult train_step(const RayBatch& batch, const AdamConfig& adam, long long t,

@@ -292,3 +292,70 @@ TEST(Jacobian, ZeroJacobianGradientLeavesPhotometricGradient) {
   p.backward_with_jacobian_grad(b.target.data(), zero.data());
   for (std::size_t i = 0; i < plain.size(); ++i) EXPECT_DOUBLE_EQ(p.grads()[i], plain[i]);
 }
+
+// ---- CUDA conformance: the Jacobian kernels against the CPU backend ---------------------
+#include "cuda_test_support.hpp"
+
+namespace {
+
+struct JacobianInputs {
+  int R = 37, S = 11, V = 9, Dk = 10;  // with the bias column
+  std::vector<float> coef, w, s, h, G, d_z;
+};
+
+JacobianInputs random_jacobian_inputs() {
+  JacobianInputs in;
+  std::mt19937_64 rng(31);
+  std::uniform_real_distribution<float> u(0.f, 1.f), g(-1.f, 1.f);
+  const std::size_t n = static_cast<std::size_t>(in.R) * in.S;
+  for (int r = 0; r < in.R; ++r) {
+    const int pick = r % 3;
+    for (int k = 0; k < 3; ++k) in.coef.push_back(r % 2 ? 1.f / 3 : (k == pick ? 1.f : 0.f));
+  }
+  for (std::size_t i = 0; i < n; ++i) in.w.push_back(u(rng) / in.S);
+  for (std::size_t i = 0; i < 3 * n; ++i) in.s.push_back(u(rng));
+  for (std::size_t i = 0; i < in.V * n; ++i) in.h.push_back(u(rng) > 0.3f ? u(rng) : 0.f);  // ReLU-like
+  for (std::size_t i = 0; i < static_cast<std::size_t>(in.R) * 3 * in.Dk; ++i) in.G.push_back(g(rng));
+  for (std::size_t i = 0; i < 3 * n; ++i) in.d_z.push_back(g(rng));
+  return in;
+}
+
+void expect_close(const std::vector<float>& a, const std::vector<float>& b, float tol) {
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], tol * (1.f + std::abs(b[i]))) << i;
+}
+
+}  // namespace
+
+TEST(JacobianCuda, ForwardAndBackwardMatchTheCpu) {
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
+  using jnerf::test::DeviceBuffer;
+  const JacobianInputs in = random_jacobian_inputs();
+  const std::size_t n = static_cast<std::size_t>(in.R) * in.S, D = static_cast<std::size_t>(in.R) * 3 * in.Dk;
+  std::vector<float> g_cpu(D), dh_cpu(in.V * n), dz_cpu = in.d_z, dw_cpu(n);
+  jnerf::jacobian_forward_cpu<float>(in.R, in.S, in.V, in.Dk, in.coef.data(), in.w.data(), in.s.data(), in.h.data(),
+                                     g_cpu.data());
+  jnerf::jacobian_backward_cpu<float>(in.R, in.S, in.V, in.Dk, in.coef.data(), in.G.data(), in.w.data(), in.s.data(),
+                                      in.h.data(), dh_cpu.data(), dz_cpu.data(), dw_cpu.data());
+  DeviceBuffer coef{in.coef}, w{in.w}, s{in.s}, h{in.h}, G{in.G}, g{std::vector<float>(D)},
+      dh{std::vector<float>(in.V * n)}, dz{in.d_z}, dw{std::vector<float>(n)};
+  jnerf::jacobian_forward_cuda(in.R, in.S, in.V, in.Dk, coef.ptr, w.ptr, s.ptr, h.ptr, g.ptr);
+  jnerf::jacobian_backward_cuda(in.R, in.S, in.V, in.Dk, coef.ptr, G.ptr, w.ptr, s.ptr, h.ptr, dh.ptr, dz.ptr, dw.ptr);
+  expect_close(g.download(), g_cpu, 1e-5f);
+  expect_close(dh.download(), dh_cpu, 1e-5f);
+  expect_close(dz.download(), dz_cpu, 1e-5f);  // accumulated onto the same start values
+  expect_close(dw.download(), dw_cpu, 1e-5f);
+
+  // The 3D propagation response.
+  const int C = 4;
+  std::vector<float> m(C * n), out_cpu(C * in.R);
+  std::mt19937_64 rng(2);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (float& v : m) v = u(rng);
+  jnerf::weighted_abs_sum_cpu<float>(in.R, in.S, C, in.w.data(), m.data(), out_cpu.data());
+  DeviceBuffer md{m}, out{std::vector<float>(C * in.R)};
+  jnerf::weighted_abs_sum_cuda(in.R, in.S, C, w.ptr, md.ptr, out.ptr);
+  expect_close(out.download(), out_cpu, 1e-5f);
+#endif
+}

@@ -168,6 +168,24 @@ TEST(Propagation, Linear2DIsTheFirstOrderTermOfPerturb2D) {
   ::testing::Test::RecordProperty("linear2d_perturb2d_agreement", std::to_string(double(same) / p2d.labels.size()));
 }
 
+// perturb2d evaluates the perturbed head on the unperturbed samples; re-rendering the whole
+// pipeline with the perturbed head (render2d) must give the same responses.
+TEST(Propagation, Perturb2DEqualsAFullRerender) {
+  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
+  auto engine = trained_engine("semantic_nerf", run);
+  Clicks c = clicks_on(*engine);
+  keep_classes(c.directions, 4);
+  const auto& d = c.directions;
+  const jnerf::Frame& view = data().frames[data().test[3]];
+  const auto params_before = engine->params();
+  const auto fast = engine->head_responses(view, d.values, d.spec, 0.1, jnerf::ResponseMode::Perturb2D, 512);
+  const auto full = engine->head_responses(view, d.values, d.spec, 0.1, jnerf::ResponseMode::Render2D, 512);
+  EXPECT_EQ(engine->params(), params_before);
+  const double scale = max_abs(full);
+  ASSERT_GT(scale, 1e-6);
+  for (std::size_t i = 0; i < fast.size(); ++i) EXPECT_NEAR(fast[i], full[i], 1e-3 * scale + 1e-6) << i;
+}
+
 TEST(Propagation, PredictionsUseOnlyClickedLabels) {
   const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
   auto engine = trained_engine("semantic_nerf", run, 20);

@@ -10,6 +10,7 @@
 #include "jnerf/core/error.hpp"
 #include "jnerf/io/image_io.hpp"
 #include "jnerf/io/palette.hpp"
+#include "jnerf/propagate/dense_selection.hpp"
 #include "jnerf/propagate/entity_edit.hpp"
 #include "jnerf/propagate/propagation.hpp"
 #include "jnerf/propagate/semantic_head.hpp"
@@ -159,6 +160,9 @@ PropagationOutcome propagate_run(const Json& config, const RunDir& run, const Da
       std::find(baselines.begin(), baselines.end(), "semantic_nerf") != baselines.end();
   SemanticHeadSettings head_settings;
   if (want_semantic_nerf) head_settings = SemanticHeadSettings::from_config(config);
+  const bool dense = settings.annotation.mode == "dense";
+  DenseSettings dense_settings;
+  if (dense) dense_settings = DenseSettings::from_config(config);
   const Frame& labelled = dataset.frames[dataset.train[settings.labelled_frame]];
   const std::vector<int> views = evaluation_views(config, dataset);
   std::filesystem::create_directories(out);
@@ -187,14 +191,21 @@ PropagationOutcome propagate_run(const Json& config, const RunDir& run, const Da
   auto engine = make_nerf_engine(config, dataset, device);
   const JacobianSpec spec{settings.channels, settings.bias, engine->head_width()};
 
-  // Runs the perturbation protocol with the engine's current weights.
+  // Runs the perturbation protocol with the engine's current weights: the clicks' mean
+  // directions, or for dense labels adaptive selection and the aggregator.
   auto propagate_with = [&](const std::string& name) {
     const auto t0 = clock_type::now();
-    const ClassDirections directions = class_directions(*engine, labelled, annotation, spec, chunk);
+    ClassDirections directions;
+    DenseModel dense_model;
+    if (dense)
+      dense_model = select_dense(*engine, labelled, annotation_label_map(annotation), settings, dense_settings, chunk);
+    else
+      directions = class_directions(*engine, labelled, annotation, spec, chunk);
     MethodScorer scorer(name, out / name, save_images, num_classes, clicked);
     for (std::size_t v = 0; v < views.size(); ++v) {
       const Frame& frame = dataset.frames[views[v]];
-      const ViewPrediction p = predict_view(*engine, frame, directions, settings, chunk);
+      const ViewPrediction p = dense ? predict_dense(*engine, frame, dense_model, settings, chunk)
+                                     : predict_view(*engine, frame, directions, settings, chunk);
       scorer.add(frame, frame_labels(frame, settings.labels), p.labels);
       spdlog::debug("{}: view {}/{} done", name, v + 1, views.size());
     }

@@ -6,16 +6,18 @@ namespace jnerf {
 
 ResponseMode parse_response_mode(const std::string& name) {
   if (name == "perturb2d") return ResponseMode::Perturb2D;
+  if (name == "render2d") return ResponseMode::Render2D;
   if (name == "perturb3d") return ResponseMode::Perturb3D;
   if (name == "linear2d") return ResponseMode::Linear2D;
   if (name == "linear3d") return ResponseMode::Linear3D;
   throw InputError("config key 'propagate.mode': unknown mode '" + name +
-                   "' (expected perturb2d, perturb3d, linear2d or linear3d)");
+                   "' (expected perturb2d, perturb3d, linear2d, linear3d or render2d)");
 }
 
 const char* to_string(ResponseMode mode) {
   switch (mode) {
     case ResponseMode::Perturb2D: return "perturb2d";
+    case ResponseMode::Render2D: return "render2d";
     case ResponseMode::Perturb3D: return "perturb3d";
     case ResponseMode::Linear2D: return "linear2d";
     case ResponseMode::Linear3D: return "linear3d";

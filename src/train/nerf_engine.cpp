@@ -185,7 +185,42 @@ class Engine final : public NerfEngine {
             }
           }
           pipeline_.set_fine_head_params(head);
-        } else {  // Perturb2D: re-render the chunk with each perturbed head
+        } else if (mode == ResponseMode::Perturb2D) {
+          // The head cannot move densities, samples or h: C' - C = sum_i w_i (s(z + dz) - s(z))
+          // with dz = step * (dir_c[k, :] . h_i + dir_c[k, V]), evaluated as one GEMM per class.
+          const std::vector<T> raw0 = download_ptr(pipeline_.fine_raw_rgb(), 3 * ns);
+          const std::vector<T> w = download_ptr(pipeline_.fine_weights(), ns);
+          std::vector<T> dw(3 * V), db(3);
+          typename B::Buffer dw_dev, db_dev, dz_dev;
+          dw_dev.resize(3 * V);
+          db_dev.resize(3);
+          dz_dev.resize(3 * ns);
+          for (int c = 0; c < C; ++c) {
+            for (int k = 0; k < 3; ++k) {
+              for (int j = 0; j < V; ++j) dw[k * V + j] = static_cast<T>(step * directions[c * D + k * Dk + j]);
+              db[k] = spec.bias ? static_cast<T>(step * directions[c * D + k * Dk + V]) : T(0);
+            }
+            B::upload(dw_dev.data(), dw.data(), dw.size());
+            B::upload(db_dev.data(), db.data(), 3);
+            B::linear_forward(dw_dev.data(), db_dev.data(), pipeline_.fine_head_input(), dz_dev.data(), V, 3,
+                              static_cast<int>(ns), Activation::None);
+            const std::vector<T> dz = download(dz_dev, 3 * ns);
+            for (int r = 0; r < R; ++r) {
+              double resp = 0;
+              for (int k = 0; k < 3; ++k) {
+                double change = 0;
+                for (int i = 0; i < S; ++i) {
+                  const std::size_t idx = k * ns + static_cast<std::size_t>(r) * S + i;
+                  const double z = raw0[idx];
+                  change += double(w[static_cast<std::size_t>(r) * S + i]) *
+                            (1 / (1 + std::exp(-(z + double(dz[idx])))) - 1 / (1 + std::exp(-z)));
+                }
+                resp += std::abs(change);
+              }
+              out[c * n_view + start + r] = static_cast<float>(resp / 3);
+            }
+          }
+        } else {  // Render2D: re-render the chunk with each perturbed head
           const std::vector<T> rgb0 = pipeline_.rgb_fine();
           for (int c = 0; c < C; ++c) {
             pipeline_.set_fine_head_params(perturbed_head(c));

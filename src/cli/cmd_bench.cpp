@@ -102,8 +102,8 @@ std::vector<ResponseMode> parse_modes(const std::string& list, bool known_only) 
     if (name.empty()) continue;
     try {
       modes.push_back(parse_response_mode(name));
-    } catch (const InputError&) {
-      if (!known_only) throw;
+    } catch (const InputError& e) {
+      if (!known_only) throw InputError(std::string("--modes: ") + e.what());
     }
   }
   if (modes.empty()) throw InputError("--modes names no response mode");

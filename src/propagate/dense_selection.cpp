@@ -16,11 +16,8 @@
 #include <Eigen/Dense>
 #include <spdlog/spdlog.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "jnerf/core/error.hpp"
+#include "jnerf/core/parallel.hpp"
 #include "jnerf/eval/segmentation_metrics.hpp"
 #include "jnerf/train/adam.hpp"
 
@@ -36,11 +33,6 @@ using ColumnBlock = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::OuterSt
 // Pixels per block of aggregator evaluation (bounds the activations' memory).
 constexpr int kBlockPixels = 1024;
 
-std::string value_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
-}
 
 // ---- the aggregator ----------------------------------------------------------------
 
@@ -128,30 +120,7 @@ void check_inputs(const ResponseAggregator& agg, const std::vector<double>& inpu
     throw std::invalid_argument("response aggregator: inputs are not classes x pixels");
 }
 
-int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
-// While alive, the calling thread starts no OpenMP team of its own, so Eigen's products
-// run on one thread with the same blocking every time.
-class SerialEigen {
- public:
-#ifdef _OPENMP
-  SerialEigen() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~SerialEigen() { omp_set_num_threads(saved_); }
-#endif
-  SerialEigen(const SerialEigen&) = delete;
-  SerialEigen& operator=(const SerialEigen&) = delete;
-
- private:
-#ifdef _OPENMP
-  int saved_ = 1;
-#endif
-};
 
 int block_count(int n) { return (n + kBlockPixels - 1) / kBlockPixels; }
 
@@ -162,7 +131,7 @@ void for_blocks(int n, const F& f) {
   const int blocks = block_count(n);
   if (blocks == 0) return;
   const int threads = std::max(1, std::min(max_threads(), blocks));
-  const SerialEigen serial;
+  const SingleThreadScope serial;
   if (threads == 1) {
     for (int b = 0; b < blocks; ++b) f(b, b * kBlockPixels, std::min(kBlockPixels, n - b * kBlockPixels));
     return;
@@ -244,7 +213,7 @@ void AggregatorSettings::validate() const {
   if (hidden1 < 1 || hidden2 < 1) throw InputError("the response aggregator's hidden widths must be >= 1");
   if (steps < 0) throw InputError("config key 'propagate.aggregator_steps' must be >= 0, got " + std::to_string(steps));
   if (!(lr > 0) || !std::isfinite(lr))
-    throw InputError("config key 'propagate.aggregator_lr' must be a finite number > 0, got " + value_text(lr));
+    throw InputError("config key 'propagate.aggregator_lr' must be a finite number > 0, got " + number_text(lr));
   if (batch < 0)
     throw InputError("config key 'propagate.aggregator_batch' must be >= 0 (0: every pixel), got " +
                      std::to_string(batch));
@@ -405,7 +374,7 @@ AggregatorTraining train_aggregator(const std::vector<double>& inputs, const std
     const double loss = aggregator_loss(out.aggregator, full ? x : xb, full ? y : yb, &grad);
     if (!std::isfinite(loss))
       throw std::runtime_error("response aggregator training diverged at step " + std::to_string(t) + " (loss " +
-                               value_text(loss) + ")");
+                               number_text(loss) + ")");
     const AdamStep step = make_adam_step(adam, t, 0.0);
     for (std::size_t i = 0; i < p.size(); ++i) adam_update(step, p[i], m[i], v[i], grad[i]);
   }

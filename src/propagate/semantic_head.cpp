@@ -19,11 +19,8 @@
 
 #include <Eigen/Dense>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "jnerf/core/error.hpp"
+#include "jnerf/core/parallel.hpp"
 #include "jnerf/train/adam.hpp"
 
 namespace jnerf {
@@ -38,44 +35,7 @@ using FeatureBlock = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::OuterS
 // Below this many multiply-adds an evaluation runs on the calling thread only.
 constexpr double kParallelMinMacs = 1 << 22;
 
-int max_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-int thread_id() {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-int team_size() {
-#ifdef _OPENMP
-  return omp_get_num_threads();
-#else
-  return 1;
-#endif
-}
 
-// While alive, the calling thread may start no OpenMP team, so Eigen's GEMM runs on it
-// alone (nthreads-var is a per-task setting: other threads are unaffected).
-class OneThread {
- public:
-#ifdef _OPENMP
-  OneThread() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~OneThread() { omp_set_num_threads(saved_); }
-#endif
-  OneThread(const OneThread&) = delete;
-  OneThread& operator=(const OneThread&) = delete;
-
- private:
-#ifdef _OPENMP
-  int saved_;
-#endif
-};
 
 // Offsets of the four parameter blocks in SemanticHead::params.
 struct Blocks {
@@ -195,13 +155,13 @@ double evaluate(const SemanticHead& head, const SampleBatch& batch, Eigen::Matri
   std::vector<std::vector<double>> partial(grad ? threads : 0, std::vector<double>(P, 0.0));
   const double scale = R > 0 ? 1.0 / R : 0.0;
   if (threads == 1) {
-    const OneThread serial;
+    const SingleThreadScope serial;
     losses[0] = evaluate_rays(head, p, batch, 0, R, logits, targets, scale, grad ? partial[0].data() : nullptr);
   } else {
 #pragma omp parallel num_threads(threads)
     {
-      const int t = thread_id(), team = team_size();
-      std::optional<OneThread> serial;  // a team of one (inside another region): no nested team
+      const int t = thread_index(), team = team_size();
+      std::optional<SingleThreadScope> serial;  // a team of one (inside another region): no nested team
       if (team == 1) serial.emplace();
       const int r0 = static_cast<int>(static_cast<long long>(R) * t / team);
       const int r1 = static_cast<int>(static_cast<long long>(R) * (t + 1) / team);
@@ -251,11 +211,6 @@ void append_rays(SampleBatch& batch, int R, int S, const std::vector<float>& w, 
   for (std::size_t s : kept) batch.weights.push_back(w[s]);
 }
 
-std::string value_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", v);
-  return buf;
-}
 
 }  // namespace
 
@@ -277,10 +232,10 @@ void SemanticHeadSettings::validate() const {
   if (hidden < 1) throw InputError("config key 'propagate.semantic_head_hidden' must be >= 1, got " + std::to_string(hidden));
   if (steps < 0) throw InputError("config key 'propagate.semantic_head_steps' must be >= 0, got " + std::to_string(steps));
   if (!(lr > 0) || !std::isfinite(lr))
-    throw InputError("config key 'propagate.semantic_head_lr' must be a finite number > 0, got " + value_text(lr));
+    throw InputError("config key 'propagate.semantic_head_lr' must be a finite number > 0, got " + number_text(lr));
   if (!(min_weight >= 0) || !std::isfinite(min_weight))
     throw InputError("config key 'propagate.semantic_head_min_weight' must be a finite number >= 0, got " +
-                     value_text(min_weight));
+                     number_text(min_weight));
   if (max_rays < 1)
     throw InputError("config key 'propagate.semantic_head_max_rays' must be >= 1, got " + std::to_string(max_rays));
 }
@@ -352,7 +307,7 @@ HeadTraining train_semantic_head(const SampleBatch& batch, const std::vector<int
     if (t == 1) out.initial_loss = loss;
     if (!std::isfinite(loss))
       throw std::runtime_error("semantic head training diverged at step " + std::to_string(t) + " (loss " +
-                               value_text(loss) + ")");
+                               number_text(loss) + ")");
     // The head is small: one thread, through the per-element update shared with the NeRF.
     const AdamStep step = make_adam_step(adam, t, 0.0);
     for (std::size_t i = 0; i < p.size(); ++i) adam_update(step, p[i], m[i], v[i], grad[i]);

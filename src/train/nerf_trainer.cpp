@@ -38,6 +38,33 @@ double to_psnr(double mse) { return mse > 0 ? -10.0 * std::log10(mse) : 99.0; }
 
 }  // namespace
 
+std::filesystem::path save_training_checkpoint(const RunDir& run, const std::string& stage, long long step,
+                                               Json meta, const Json& config, const NerfEngine& engine, int keep,
+                                               const std::string& last_good) {
+  Checkpoint ck;
+  meta["stage"] = stage;
+  meta["step"] = step;
+  meta["model"] = config["model"];
+  meta["sampler"] = config["sampler"];
+  meta["layout"] = engine.layout().to_json();
+  meta["backend"] = engine.backend();
+  meta["jnerf_version"] = JNERF_VERSION;
+  ck.meta = std::move(meta);
+  std::vector<float> params = engine.params();
+  for (float v : params)
+    if (!std::isfinite(v))
+      throw TrainingDiverged("stage " + stage + " diverged at step " + std::to_string(step) +
+                             " (the parameters stopped being finite); the last good checkpoint is kept: " + last_good);
+  ck.arrays.emplace_back("params", std::move(params));
+  ck.arrays.emplace_back("adam_m", engine.adam_m());
+  ck.arrays.emplace_back("adam_v", engine.adam_v());
+  if (auto grid = engine.occupancy_state(); !grid.empty()) ck.arrays.emplace_back("occupancy", std::move(grid));
+  const auto path = run.checkpoint_path(stage, step);
+  save_checkpoint(path, ck);
+  run.prune_checkpoints(stage, keep);
+  return path;
+}
+
 long long load_nerf_checkpoint(const std::filesystem::path& file, NerfEngine& engine, bool with_optimizer) {
   const Checkpoint ck = load_checkpoint(file);
   if (ck.meta.value("layout", Json()) != engine.layout().to_json())
@@ -94,27 +121,8 @@ TrainSummary train_nerf(const Json& config, const Dataset& dataset, NerfEngine& 
   if (new_csv) csv << "stage,step,loss,psnr,lr,seconds,val_psnr\n";
 
   auto save = [&](long long step) {
-    Checkpoint ck;
-    ck.meta = {{"stage", "nerf"},          {"step", step},
-               {"model", config["model"]}, {"sampler", config["sampler"]},
-               {"layout", engine.layout().to_json()}, {"backend", engine.backend()},
-               {"jnerf_version", JNERF_VERSION}};
-    std::vector<float> params = engine.params();
-    // A finite loss can still leave the update with overflowed weights: never save those.
-    for (float v : params)
-      if (!std::isfinite(v))
-        throw TrainingDiverged("training diverged at step " + std::to_string(step) +
-                               " (the parameters stopped being finite); the last good checkpoint is kept: " +
-                               last_good);
-    ck.arrays.emplace_back("params", std::move(params));
-    ck.arrays.emplace_back("adam_m", engine.adam_m());
-    ck.arrays.emplace_back("adam_v", engine.adam_v());
-    if (auto grid = engine.occupancy_state(); !grid.empty()) ck.arrays.emplace_back("occupancy", std::move(grid));
-    const auto path = run.checkpoint_path("nerf", step);
-    save_checkpoint(path, ck);
-    run.prune_checkpoints("nerf", keep);
-    last_good = path.string();
-    summary.checkpoint = path.string();
+    last_good = summary.checkpoint =
+        save_training_checkpoint(run, "nerf", step, Json::object(), config, engine, keep, last_good).string();
   };
 
   using clock = std::chrono::steady_clock;

@@ -89,25 +89,9 @@ ShapeSummary train_shape(const Json& config, const Dataset& dataset, NerfEngine&
   if (new_csv) csv << "step,loss,mse_fine,psnr,l_mi,l_norm,tau,counted_fraction,mean_positives,jacobian_norm,seconds\n";
 
   auto save = [&](long long step) {
-    Checkpoint ck;
-    ck.meta = {{"stage", "shape"},         {"step", step},
-               {"tau", tau},               {"prior", summary.prior},
-               {"model", config["model"]}, {"sampler", config["sampler"]},
-               {"shape", config["shape"]}, {"layout", engine.layout().to_json()},
-               {"backend", engine.backend()}, {"jnerf_version", JNERF_VERSION}};
-    std::vector<float> params = engine.params();
-    for (float v : params)
-      if (!std::isfinite(v))
-        throw TrainingDiverged("shaping diverged at step " + std::to_string(step) +
-                               " (the parameters stopped being finite); the last good checkpoint is kept: " + last_good);
-    ck.arrays.emplace_back("params", std::move(params));
-    ck.arrays.emplace_back("adam_m", engine.adam_m());
-    ck.arrays.emplace_back("adam_v", engine.adam_v());
-    if (auto grid = engine.occupancy_state(); !grid.empty()) ck.arrays.emplace_back("occupancy", std::move(grid));
-    const auto path = run.checkpoint_path("shape", step);
-    save_checkpoint(path, ck);
-    run.prune_checkpoints("shape", keep);
-    last_good = summary.checkpoint = path.string();
+    const Json meta = {{"tau", tau}, {"prior", summary.prior}, {"shape", config["shape"]}};
+    last_good = summary.checkpoint =
+        save_training_checkpoint(run, "shape", step, meta, config, engine, keep, last_good).string();
   };
 
   using clock = std::chrono::steady_clock;

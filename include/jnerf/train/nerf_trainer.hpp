@@ -29,6 +29,15 @@ class TrainingDiverged : public std::runtime_error {
 TrainSummary train_nerf(const Json& config, const Dataset& dataset, NerfEngine& engine, const RunDir& run,
                         bool resume);
 
+// Writes the engine's training state (parameters, Adam moments, occupancy grid) as the
+// checkpoint of `stage` at `step`, with `meta` (stage, step, the model description and
+// the engine's layout are added), keeps the newest `keep`, and returns its path. Throws
+// TrainingDiverged, naming `last_good`, when the parameters are not finite: a finite loss
+// can still leave the update with overflowed weights, and those are never saved.
+std::filesystem::path save_training_checkpoint(const RunDir& run, const std::string& stage, long long step,
+                                               Json meta, const Json& config, const NerfEngine& engine, int keep,
+                                               const std::string& last_good);
+
 // Loads parameters (and, when `with_optimizer`, the Adam state) from a checkpoint into the
 // engine; returns the checkpoint's step. InputError when the model does not match.
 long long load_nerf_checkpoint(const std::filesystem::path& file, NerfEngine& engine, bool with_optimizer);

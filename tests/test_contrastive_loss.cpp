@@ -1,10 +1,13 @@
-// The shaping loss: values on hand-made batches, the adaptive tau rule, and its gradient
-// w.r.t. the Jacobians against central finite differences.
+// The shaping loss: values on hand-made batches, the adaptive tau rule, its gradient w.r.t.
+// the Jacobians against central finite differences, the float entry point against the
+// double one, and the CUDA kernels against the CPU.
+#include <algorithm>
 #include <cmath>
 #include <random>
 
 #include <gtest/gtest.h>
 
+#include "cuda_test_support.hpp"
 #include "jnerf/shape/contrastive_loss.hpp"
 
 namespace {
@@ -147,4 +150,87 @@ TEST(ContrastiveLoss, LaterAnchorsSeeTheUpdatedTau) {
   // anchor 0: 1 positive -> 0.6; anchor 1: 2 -> stays; anchor 2: 1 -> 0.4; anchor 3: 1 -> 0.2.
   EXPECT_NEAR(tau, 0.2, 1e-12);
   EXPECT_DOUBLE_EQ(r.mean_positives, 5.0 / 4.0);
+}
+
+namespace {
+
+// A 64-ray batch like a shaping step's: Jacobian-like rows (non-negative, |g| near 1) and
+// affinities from random unit features, so tau walks and some anchors have few positives.
+struct ShapingLikeBatch {
+  int B = 64, D = 384;
+  std::vector<double> g, affinity;
+  ShapingLikeBatch() {
+    std::mt19937_64 rng(11);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    g.resize(static_cast<std::size_t>(B) * D);
+    for (double& v : g) v = u(rng) * u(rng) / 6;
+    const int F = 6;
+    std::vector<double> f(static_cast<std::size_t>(B) * F);
+    std::normal_distribution<double> n(0.0, 1.0);
+    for (int r = 0; r < B; ++r) {
+      double len = 0;
+      for (int k = 0; k < F; ++k) len += (f[r * F + k] = n(rng) + (r % 4 == 0 ? 2.0 : 0.0)) * f[r * F + k];
+      for (int k = 0; k < F; ++k) f[r * F + k] /= std::sqrt(len);
+    }
+    affinity.resize(static_cast<std::size_t>(B) * B);
+    for (int a = 0; a < B; ++a)
+      for (int q = 0; q < B; ++q) {
+        double d = 0;
+        for (int k = 0; k < F; ++k) d += f[a * F + k] * f[q * F + k];
+        affinity[a * B + q] = d;
+      }
+  }
+};
+
+}  // namespace
+
+// The float entry point (the CPU float backend's) computes in double from the float
+// Jacobians: the same statistics, tau walk and gradient as the double one, up to the inputs'
+// and outputs' rounding.
+TEST(ContrastiveLoss, FloatBackendEntryMatchesDouble) {
+  const ShapingLikeBatch b;
+  const ContrastiveSettings s;
+  double tau = 0.8;
+  const auto ref = jnerf::contrastive_loss(b.g, b.B, b.D, b.affinity, s, tau, true);
+  const std::vector<float> gf(b.g.begin(), b.g.end());
+  std::vector<float> grad(gf.size());
+  const auto stats = jnerf::contrastive_loss_cpu(gf.data(), b.B, b.D, b.affinity.data(), s.params(b.B, true), 0.8,
+                                                 grad.data());
+  EXPECT_EQ(stats.counted, ref.counted);
+  EXPECT_DOUBLE_EQ(stats.tau_after, ref.tau_after);
+  EXPECT_DOUBLE_EQ(stats.mean_positives, ref.mean_positives);
+  EXPECT_NEAR(stats.loss, ref.loss, 1e-6 * std::abs(ref.loss));
+  double scale = 0;
+  for (double v : ref.grad) scale = std::max(scale, std::abs(v));
+  ASSERT_GT(scale, 0);
+  for (std::size_t i = 0; i < grad.size(); ++i) ASSERT_NEAR(grad[i], ref.grad[i], 1e-5 * scale) << i;
+}
+
+// The CUDA kernels against the CPU implementation on the same float Jacobians.
+TEST(CudaConformanceContrastiveLoss, MatchesCpu) {
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
+  const ShapingLikeBatch b;
+  const ContrastiveSettings s;
+  const std::vector<float> gf(b.g.begin(), b.g.end());
+  std::vector<float> cpu_grad(gf.size());
+  const auto cpu = jnerf::contrastive_loss_cpu(gf.data(), b.B, b.D, b.affinity.data(), s.params(b.B, true), 0.8,
+                                               cpu_grad.data());
+  jnerf::test::DeviceBuffer g(gf), grad(std::vector<float>(gf.size(), 0.f));
+  double* scratch = nullptr;
+  ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&scratch), sizeof(double) * jnerf::contrastive_workspace_doubles(b.B)),
+            cudaSuccess);
+  const auto gpu = jnerf::contrastive_loss_cuda(g.ptr, b.B, b.D, b.affinity.data(), s.params(b.B, true), 0.8,
+                                                grad.ptr, scratch);
+  const std::vector<float> gpu_grad = grad.download();
+  cudaFree(scratch);
+  EXPECT_EQ(gpu.counted, cpu.counted);
+  EXPECT_DOUBLE_EQ(gpu.tau_after, cpu.tau_after);
+  EXPECT_DOUBLE_EQ(gpu.mean_positives, cpu.mean_positives);
+  EXPECT_NEAR(gpu.loss, cpu.loss, 1e-12 * std::abs(cpu.loss));
+  EXPECT_NEAR(gpu.mean_jacobian_norm, cpu.mean_jacobian_norm, 1e-12);
+  double scale = 0;
+  for (float v : cpu_grad) scale = std::max(scale, double(std::abs(v)));
+  for (std::size_t i = 0; i < gpu_grad.size(); ++i) ASSERT_NEAR(gpu_grad[i], cpu_grad[i], 1e-6 * scale) << i;
+#endif
 }

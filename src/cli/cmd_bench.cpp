@@ -207,15 +207,11 @@ void add_bench(CLI::App& app, const GlobalOptions& global, Action& action) {
         for (int i = 0; i < a->warmup + a->iters; ++i) {
           const bool keep = i >= a->warmup;
           auto t0 = Clock::now();
-          const StepResult r = engine->shape_step(
-              batch, spec,
-              [&](const std::vector<double>& g) {
-                const auto l0 = Clock::now();
-                last = contrastive_loss(g, rays, spec.dims(), affinity, settings, tau, true);
-                if (keep) loss_times.push_back(seconds_since(l0));
-                return last.grad;
-              },
-              adam, 2 * i + 1, rng);
+          ShapingBatch shaping{affinity, settings.params(rays, true), tau, {}};
+          const StepResult r = engine->shape_step(batch, spec, shaping, adam, 2 * i + 1, rng);
+          tau = shaping.tau;
+          last = shaping.result;
+          if (keep) loss_times.push_back(last.seconds);
           const double dt = seconds_since(t0);
           if (!r.finite) throw std::runtime_error("bench: the shaping step stopped being finite at iteration " +
                                                 std::to_string(i + 1));

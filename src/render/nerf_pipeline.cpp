@@ -190,10 +190,10 @@ std::vector<typename B::Scalar> NerfPipeline<B, Field>::depth_fine() const {
 }
 
 // MSE of one stage and its backward into grads_ (accumulated: the layers add into dW/db).
-// With dL_dg (fine stage, shaping), the Jacobian's closed-form backward adds dL/dw to the
+// With shaping (fine stage; dL/dg in jacobian_grad_), the Jacobian's closed-form backward adds dL/dw to the
 // compositing backward, dL/dz to the raw colour gradient and dL/dh to the head input.
 template <class B, class Field>
-double NerfPipeline<B, Field>::stage_backward(Stage& st, Field& net, int R, const T* target, const T* dL_dg) {
+double NerfPipeline<B, Field>::stage_backward(Stage& st, Field& net, int R, const T* target, bool shaping) {
   const std::size_t m = 3 * static_cast<std::size_t>(R);
   const std::vector<T> rgb = download(st.out_rgb, m);
   std::vector<T> grad(m);
@@ -208,15 +208,11 @@ double NerfPipeline<B, Field>::stage_backward(Stage& st, Field& net, int R, cons
 
   const int S = st.samples_per_ray;
   const std::size_t n = static_cast<std::size_t>(R) * S;
-  const bool shaping = dL_dg != nullptr;
   if (shaping) {
     const int V = jacobian_spec_.head_width, Dk = jacobian_spec_.row_length();
-    const std::size_t D = static_cast<std::size_t>(jacobian_spec_.dims()) * R;
-    jacobian_grad_.resize(D);
     d_head_.resize(static_cast<std::size_t>(V) * n);
     d_raw_extra_.resize(3 * n);
     d_weights_.resize(n);
-    B::upload(jacobian_grad_.data(), dL_dg, D);
     B::zero(d_raw_extra_.data(), 3 * n);
     B::jacobian_backward(R, S, V, Dk, coef_.data(), jacobian_grad_.data(), st.weights.data(), st.rgb.data(),
                          net.head_input(), d_head_.data(), d_raw_extra_.data(), d_weights_.data());
@@ -239,15 +235,32 @@ double NerfPipeline<B, Field>::stage_backward(Stage& st, Field& net, int R, cons
 
 template <class B, class Field>
 PhotometricLoss NerfPipeline<B, Field>::backward_photometric(const T* target) {
-  return backward_with_jacobian_grad(target, nullptr);
+  return backward_stages(target, false);
 }
 
 template <class B, class Field>
 PhotometricLoss NerfPipeline<B, Field>::backward_with_jacobian_grad(const T* target, const T* dL_dg) {
+  B::upload(jacobian_grad_on_backend(), dL_dg, static_cast<std::size_t>(jacobian_spec_.dims()) * R_);
+  return backward_stages(target, true);
+}
+
+template <class B, class Field>
+PhotometricLoss NerfPipeline<B, Field>::backward_with_backend_jacobian_grad(const T* target) {
+  return backward_stages(target, true);
+}
+
+template <class B, class Field>
+typename B::Scalar* NerfPipeline<B, Field>::jacobian_grad_on_backend() {
+  jacobian_grad_.resize(static_cast<std::size_t>(jacobian_spec_.dims()) * R_);
+  return jacobian_grad_.data();
+}
+
+template <class B, class Field>
+PhotometricLoss NerfPipeline<B, Field>::backward_stages(const T* target, bool shaping) {
   B::zero(grads_.data(), layout_.total());
   PhotometricLoss loss;
-  loss.mse_fine = stage_backward(fine_stage_, fine_, R_, target, dL_dg);
-  loss.mse_coarse = stage_backward(coarse_stage_, coarse_, R_, target, nullptr);
+  loss.mse_fine = stage_backward(fine_stage_, fine_, R_, target, shaping);
+  loss.mse_coarse = stage_backward(coarse_stage_, coarse_, R_, target, false);
   loss.loss = loss.mse_coarse + loss.mse_fine;
   return loss;
 }
@@ -255,6 +268,12 @@ PhotometricLoss NerfPipeline<B, Field>::backward_with_jacobian_grad(const T* tar
 template <class B, class Field>
 std::vector<typename B::Scalar> NerfPipeline<B, Field>::fine_jacobians(const JacobianSpec& spec,
                                                                        const std::vector<T>& coef) {
+  compute_fine_jacobians(spec, coef);
+  return download(jacobians_, static_cast<std::size_t>(spec.dims()) * R_);
+}
+
+template <class B, class Field>
+void NerfPipeline<B, Field>::compute_fine_jacobians(const JacobianSpec& spec, const std::vector<T>& coef) {
   if (spec.head_width != fine_.head_width())
     throw std::invalid_argument("fine_jacobians: head width does not match the model");
   if (coef.size() != 3 * static_cast<std::size_t>(R_))
@@ -262,11 +281,9 @@ std::vector<typename B::Scalar> NerfPipeline<B, Field>::fine_jacobians(const Jac
   jacobian_spec_ = spec;
   coef_.resize(coef.size());
   B::upload(coef_.data(), coef.data(), coef.size());
-  const std::size_t D = static_cast<std::size_t>(spec.dims()) * R_;
-  jacobians_.resize(D);
+  jacobians_.resize(static_cast<std::size_t>(spec.dims()) * R_);
   B::jacobian_forward(R_, fine_stage_.samples_per_ray, spec.head_width, spec.row_length(), coef_.data(),
                       fine_stage_.weights.data(), fine_stage_.rgb.data(), fine_.head_input(), jacobians_.data());
-  return download(jacobians_, D);
 }
 
 template <class B, class Field>

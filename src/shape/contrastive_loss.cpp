@@ -1,22 +1,18 @@
 #include "jnerf/shape/contrastive_loss.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "jnerf/core/error.hpp"
 
 namespace jnerf {
 namespace {
 
-constexpr double kCosineEps = 1e-7;  // the reference's denominators
-constexpr double kLogEps = 1e-7;
-
 double dot(const double* a, const double* b, int D) {
   double s = 0;
   for (int i = 0; i < D; ++i) s += a[i] * b[i];
   return s;
 }
-
-double sign(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
 
 }  // namespace
 
@@ -44,11 +40,75 @@ ContrastiveSettings ContrastiveSettings::from_config(const Json& config) {
   return s;
 }
 
+ContrastiveParams ContrastiveSettings::params(int B, bool adapt) const {
+  ContrastiveParams p;
+  p.absolute = similarity == JacobianSimilarity::AbsCosine;
+  p.temperature = temperature;
+  p.weight_mi = weight_mi;
+  p.weight_norm = weight_norm;
+  p.adapt_tau = adapt && tau_adaptive;
+  p.tau_min = tau_min;
+  p.tau_max = tau_max;
+  p.tau_step = tau_step;
+  p.low = static_cast<int>(positive_low_fraction * B);
+  p.high = static_cast<int>(positive_high_fraction * B);
+  return p;
+}
+
 double jacobian_similarity(const double* a, const double* b, int D, JacobianSimilarity similarity) {
   const double d = dot(a, b, D);
-  const double den = std::sqrt(dot(a, a, D)) * std::sqrt(dot(b, b, D)) + kCosineEps;
-  return (similarity == JacobianSimilarity::AbsCosine ? std::abs(d) : d) / den;
+  const double den = std::sqrt(dot(a, a, D)) * std::sqrt(dot(b, b, D)) + kContrastiveCosineEps;
+  return contrastive_phi(d, similarity == JacobianSimilarity::AbsCosine) / den;
 }
+
+template <class T>
+ContrastiveStats contrastive_loss_cpu(const T* g_in, int B, int D, const double* affinity, const ContrastiveParams& p,
+                                      double tau, T* grad) {
+  const std::size_t BB = static_cast<std::size_t>(B) * B;
+  const std::vector<double> g(g_in, g_in + static_cast<std::size_t>(B) * D);
+  std::vector<double> norm(B), gram(BB), d_sim(BB), on_other(B);
+  std::vector<unsigned char> positive(BB);
+  for (int a = 0; a < B; ++a)
+    for (int q = a; q < B; ++q) gram[a * B + q] = gram[q * B + a] = dot(&g[a * D], &g[q * D], D);
+  for (int a = 0; a < B; ++a) norm[a] = std::sqrt(gram[a * B + a]);
+
+  ContrastiveStats out;
+  int positives = 0;
+  out.tau_after = contrastive_positive_sets(B, affinity, tau, p, positive.data(), &positives);
+  out.mean_positives = static_cast<double>(positives) / B;
+  double mi_sum = 0;
+  for (int a = 0; a < B; ++a) {
+    double la = 0;
+    if (contrastive_anchor(a, B, gram.data(), norm.data(), positive.data(), p, &d_sim[a * B], &la)) {
+      ++out.counted;
+      mi_sum += la;
+    }
+  }
+  out.mi = out.counted > 0 ? mi_sum / out.counted : 0.0;
+  const double mi_scale = out.counted > 0 ? p.weight_mi / out.counted : 0.0;
+
+  double norm_sum = 0, norm_mean = 0;
+  for (int a = 0; a < B; ++a) {
+    double on_self = contrastive_norm_coefficient(norm[a], B, p.weight_norm);
+    for (int q = 0; q < B; ++q)
+      on_self += contrastive_pair_coefficients(a, q, B, gram.data(), norm.data(), d_sim.data(), mi_scale, p.absolute,
+                                               &on_other[q]);
+    for (int i = 0; i < D; ++i)
+      grad[static_cast<std::size_t>(a) * D + i] =
+          static_cast<T>(contrastive_grad_element(a, i, B, D, g.data(), on_other.data(), on_self));
+    norm_sum += (norm[a] - 1) * (norm[a] - 1);
+    norm_mean += norm[a];
+  }
+  out.norm = norm_sum / B;
+  out.mean_jacobian_norm = norm_mean / B;
+  out.loss = p.weight_mi * out.mi + p.weight_norm * out.norm;
+  return out;
+}
+
+template ContrastiveStats contrastive_loss_cpu<float>(const float*, int, int, const double*, const ContrastiveParams&,
+                                                      double, float*);
+template ContrastiveStats contrastive_loss_cpu<double>(const double*, int, int, const double*,
+                                                       const ContrastiveParams&, double, double*);
 
 ContrastiveResult contrastive_loss(const std::vector<double>& g, int B, int D, const std::vector<double>& affinity,
                                    const ContrastiveSettings& s, double& tau, bool adapt_tau) {
@@ -58,82 +118,21 @@ ContrastiveResult contrastive_loss(const std::vector<double>& g, int B, int D, c
   out.anchors = B;
   out.tau_before = tau;
   out.grad.assign(g.size(), 0.0);
-  const bool absolute = s.similarity == JacobianSimilarity::AbsCosine;
-
-  std::vector<double> norm(B), gram(static_cast<std::size_t>(B) * B);
-  for (int a = 0; a < B; ++a)
-    for (int q = a; q < B; ++q)
-      gram[a * B + q] = gram[q * B + a] = dot(&g[a * D], &g[q * D], D);
-  for (int a = 0; a < B; ++a) norm[a] = std::sqrt(gram[a * B + a]);
-
-  // dloss/dsim for every (anchor, other) pair, then one pass through sim's gradient.
-  std::vector<double> d_sim(static_cast<std::size_t>(B) * B, 0.0), e(B);
-  std::vector<char> positive(B);
-  const int low = static_cast<int>(s.positive_low_fraction * B), high = static_cast<int>(s.positive_high_fraction * B);
-  double mi_sum = 0, positives_sum = 0;
-  for (int a = 0; a < B; ++a) {
-    int count = 0;
-    for (int q = 0; q < B; ++q) count += (positive[q] = affinity[a * B + q] > tau);
-    positives_sum += count;
-    if (adapt_tau && s.tau_adaptive) {
-      if (count < low && tau > s.tau_min) tau -= s.tau_step;
-      else if (count > high && tau < s.tau_max) tau += s.tau_step;
-    }
-    double sp = 0, sn = 0;
-    for (int q = 0; q < B; ++q) {
-      const double d = gram[a * B + q];
-      const double sim = (absolute ? std::abs(d) : d) / (norm[a] * norm[q] + kCosineEps);
-      e[q] = std::exp(sim / s.temperature);
-      (positive[q] ? sp : sn) += e[q];
-    }
-    if (!(sp > 0 && sn > 0)) continue;
-    ++out.counted;
-    const double x = sp / (sp + sn);
-    mi_sum += -std::log(x + kLogEps);
-    const double outer = -1.0 / (x + kLogEps) / ((sp + sn) * (sp + sn));
-    const double d_sp = outer * sn, d_sn = -outer * sp;  // dL_a/dS_P, dL_a/dS_N
-    for (int q = 0; q < B; ++q) d_sim[a * B + q] = (positive[q] ? d_sp : d_sn) * e[q] / s.temperature;
-  }
-  out.tau_after = tau;
-  out.mean_positives = positives_sum / B;
-
-  const double mi_scale = out.counted > 0 ? s.weight_mi / out.counted : 0.0;
-  out.mi = out.counted > 0 ? mi_sum / out.counted : 0.0;
-  // sim = phi(d) / (n_a n_q + eps): d/dg_a = phi'(d) g_q / den - phi(d) n_q g_a / (n_a den^2),
-  // symmetrically for g_q; the pair (a, a) is covered by adding both halves.
-  for (int a = 0; a < B; ++a)
-    for (int q = 0; q < B; ++q) {
-      const double ds = d_sim[a * B + q] * mi_scale;
-      if (ds == 0) continue;
-      const double d = gram[a * B + q];
-      const double den = norm[a] * norm[q] + kCosineEps;
-      const double phi = absolute ? std::abs(d) : d, dphi = absolute ? sign(d) : 1.0;
-      const double c_other = ds * dphi / den;
-      const double c_a = norm[a] > 0 ? -ds * phi * norm[q] / (norm[a] * den * den) : 0.0;
-      const double c_q = norm[q] > 0 ? -ds * phi * norm[a] / (norm[q] * den * den) : 0.0;
-      double* ga = &out.grad[a * D];
-      double* gq = &out.grad[q * D];
-      const double* va = &g[a * D];
-      const double* vq = &g[q * D];
-      for (int i = 0; i < D; ++i) {
-        ga[i] += c_other * vq[i] + c_a * va[i];
-        gq[i] += c_other * va[i] + c_q * vq[i];
-      }
-    }
-
-  double norm_sum = 0, norm_mean = 0;
-  for (int r = 0; r < B; ++r) {
-    norm_sum += (norm[r] - 1) * (norm[r] - 1);
-    norm_mean += norm[r];
-    if (norm[r] > 0) {
-      const double c = s.weight_norm * 2.0 * (norm[r] - 1) / (B * norm[r]);
-      for (int i = 0; i < D; ++i) out.grad[r * D + i] += c * g[r * D + i];
-    }
-  }
-  out.norm = norm_sum / B;
-  out.mean_jacobian_norm = norm_mean / B;
-  out.loss = s.weight_mi * out.mi + s.weight_norm * out.norm;
+  const ContrastiveStats stats = contrastive_loss_cpu(g.data(), B, D, affinity.data(), s.params(B, adapt_tau), tau,
+                                                      out.grad.data());
+  out.set_stats(stats);
+  tau = stats.tau_after;
   return out;
+}
+
+void ContrastiveResult::set_stats(const ContrastiveStats& s) {
+  loss = s.loss;
+  mi = s.mi;
+  norm = s.norm;
+  counted = s.counted;
+  mean_positives = s.mean_positives;
+  mean_jacobian_norm = s.mean_jacobian_norm;
+  tau_after = s.tau_after;
 }
 
 }  // namespace jnerf

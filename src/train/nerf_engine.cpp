@@ -1,5 +1,6 @@
 #include "jnerf/train/nerf_engine.hpp"
 
+#include <chrono>
 #include <cmath>
 
 #include "jnerf/core/backend.hpp"
@@ -61,17 +62,26 @@ class Engine final : public NerfEngine {
 
   int head_width() const override { return pipeline_.fine_head_width(); }
 
-  StepResult shape_step(const RayBatch& batch, const JacobianSpec& spec, const JacobianLossFn& jacobian_loss,
+  StepResult shape_step(const RayBatch& batch, const JacobianSpec& spec, ShapingBatch& shaping,
                         const AdamConfig& adam, long long t, std::mt19937_64& rng) override {
+    if (shaping.affinity.size() != static_cast<std::size_t>(batch.size) * batch.size)
+      throw std::invalid_argument("shape_step: the affinity matrix does not match the batch");
     if (grid_ && t % kGridUpdateEvery == 0) update_grid(rng);
     const std::vector<T> o = convert(batch.origins), d = convert(batch.dirs), target = convert(batch.target);
     forward(batch.origins, batch.dirs, o, d, batch.size, true, rng);
-    const std::vector<T> coef = channel_coefficients<T>(spec.channels, batch.size, rng);
-    const std::vector<T> g = pipeline_.fine_jacobians(spec, coef);
-    const std::vector<double> grad = jacobian_loss(std::vector<double>(g.begin(), g.end()));
-    const std::vector<T> grad_t(grad.begin(), grad.end());
+    pipeline_.compute_fine_jacobians(spec, channel_coefficients<T>(spec.channels, batch.size, rng));
+    ContrastiveResult& c = shaping.result;
+    c = ContrastiveResult{};
+    c.anchors = batch.size;
+    c.tau_before = shaping.tau;
+    const auto loss_start = std::chrono::steady_clock::now();
+    c.set_stats(B::contrastive_loss(pipeline_.fine_jacobians_on_backend(), batch.size, spec.dims(),
+                                    shaping.affinity.data(), shaping.loss, shaping.tau,
+                                    pipeline_.jacobian_grad_on_backend(), loss_scratch_));
+    c.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - loss_start).count();
+    shaping.tau = c.tau_after;
     StepResult result;
-    result.loss = pipeline_.backward_with_jacobian_grad(target.data(), grad_t.data());
+    result.loss = pipeline_.backward_with_backend_jacobian_grad(target.data());
     return finish_step(result, adam, t);
   }
 
@@ -365,6 +375,7 @@ class Engine final : public NerfEngine {
 
   NerfPipeline<B, Field> pipeline_;
   typename B::Buffer m_, v_;
+  typename B::DoubleBuffer loss_scratch_;  // the shaping loss's backend scratch
   std::unique_ptr<OccupancyGrid> grid_;
   std::mt19937_64 unused_rng_{0};  // deterministic forwards draw nothing
 };

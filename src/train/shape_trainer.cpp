@@ -107,15 +107,10 @@ ShapeSummary train_shape(const Json& config, const Dataset& dataset, NerfEngine&
     pool.sample(rays, rng, batch);
     StepResult r;
     if (step % every == 0) {
-      const std::vector<double> affinity = prior->affinity(pool, batch.pixel);
-      ContrastiveResult c;
-      r = engine.shape_step(
-          batch, spec,
-          [&](const std::vector<double>& g) {
-            c = contrastive_loss(g, batch.size, spec.dims(), affinity, loss_settings, tau, adapt);
-            return c.grad;
-          },
-          adam, step, rng);
+      ShapingBatch shaping{prior->affinity(pool, batch.pixel), loss_settings.params(batch.size, adapt), tau, {}};
+      r = engine.shape_step(batch, spec, shaping, adam, step, rng);
+      tau = shaping.tau;
+      const ContrastiveResult& c = shaping.result;
       win.mi += c.mi;
       win.norm += c.norm;
       win.counted += static_cast<double>(c.counted) / c.anchors;

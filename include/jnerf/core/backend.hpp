@@ -14,6 +14,7 @@
 #include "jnerf/render/pointwise.hpp"
 #include "jnerf/render/sampling.hpp"
 #include "jnerf/render/volume.hpp"
+#include "jnerf/shape/contrastive_kernels.hpp"
 #include "jnerf/shape/jacobian.hpp"
 #include "jnerf/train/adam.hpp"
 
@@ -40,6 +41,7 @@ template <class T>
 struct CpuBackend {
   using Scalar = T;
   using Buffer = HostBuffer<T>;
+  using DoubleBuffer = HostBuffer<double>;
   static constexpr const char* kName = "cpu";
 
   static void upload(T* dst, const T* host, std::size_t n) { std::memcpy(dst, host, n * sizeof(T)); }
@@ -96,6 +98,11 @@ struct CpuBackend {
   }
   static void weighted_abs_sum(long long R, int S, int C, const T* w, const T* m, T* out) {
     weighted_abs_sum_cpu(R, S, C, w, m, out);
+  }
+  // The shaping loss on B Jacobians (shape/contrastive_kernels.hpp); no scratch needed.
+  static ContrastiveStats contrastive_loss(const T* g, int B, int D, const double* affinity,
+                                           const ContrastiveParams& p, double tau, T* grad, DoubleBuffer&) {
+    return contrastive_loss_cpu(g, B, D, affinity, p, tau, grad);
   }
   static void density_forward(DensityActivation a, long long n, const T* raw, const T* noise, T* sigma) {
     density_activation_forward_cpu(a, n, raw, noise, sigma);
@@ -160,6 +167,7 @@ class DeviceBuffer {
 struct CudaBackend {
   using Scalar = float;
   using Buffer = DeviceBuffer<float>;
+  using DoubleBuffer = DeviceBuffer<double>;
   using T = float;
   static constexpr const char* kName = "cuda";
 
@@ -223,6 +231,11 @@ struct CudaBackend {
   }
   static void weighted_abs_sum(long long R, int S, int C, const T* w, const T* m, T* out) {
     weighted_abs_sum_cuda(R, S, C, w, m, out);
+  }
+  static ContrastiveStats contrastive_loss(const T* g, int B, int D, const double* affinity,
+                                           const ContrastiveParams& p, double tau, T* grad, DoubleBuffer& scratch) {
+    scratch.resize(contrastive_workspace_doubles(B));
+    return contrastive_loss_cuda(g, B, D, affinity, p, tau, grad, scratch.data());
   }
   static void density_forward(DensityActivation a, long long n, const T* raw, const T* noise, T* sigma) {
     density_activation_forward_cuda(a, n, raw, noise, sigma);

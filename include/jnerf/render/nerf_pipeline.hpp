@@ -84,10 +84,16 @@ class NerfPipeline {
   // Per-ray Jacobians of the last forward's fine colour w.r.t. the fine RGB head (R x
   // spec.dims() host values, layout in kernels/jacobian.cuh); coef: R x 3 channel mix.
   std::vector<T> fine_jacobians(const JacobianSpec& spec, const std::vector<T>& coef);
+  // The same, left on the backend: fine_jacobians_on_backend() points at them.
+  void compute_fine_jacobians(const JacobianSpec& spec, const std::vector<T>& coef);
+  const T* fine_jacobians_on_backend() const { return jacobians_.data(); }
   // backward_photometric plus an extra loss on the Jacobians of the last fine_jacobians()
   // call: dL_dg (R x dims host) is its gradient. The closed-form backward through the
   // Jacobian (dL/dh, dL/dz, dL/dw) joins the photometric one in the same pass.
   PhotometricLoss backward_with_jacobian_grad(const T* target, const T* dL_dg);
+  // The same with dL/dg written on the backend into jacobian_grad_on_backend() (R x dims).
+  T* jacobian_grad_on_backend();
+  PhotometricLoss backward_with_backend_jacobian_grad(const T* target);
   // The fine stage of the last forward, on the backend: weights (R x S ray-major), head
   // input (V x n), raw colour (3 x n, before the sigmoid).
   int fine_samples_per_ray() const { return fine_stage_.samples_per_ray; }
@@ -117,8 +123,9 @@ class NerfPipeline {
     bool has_noise = false;
   };
   void run_stage(Stage& stage, Field& net, int R, bool train, std::mt19937_64& rng);
-  // shaping: also back-propagate dL/dg (fine stage only; nullptr: photometric only).
-  double stage_backward(Stage& stage, Field& net, int R, const T* target, const T* dL_dg);
+  // shaping: also back-propagate dL/dg from jacobian_grad_ (fine stage only).
+  double stage_backward(Stage& stage, Field& net, int R, const T* target, bool shaping);
+  PhotometricLoss backward_stages(const T* target, bool shaping);
   std::vector<T> download(const typename B::Buffer& buffer, std::size_t n) const;
 
   SamplerSettings sampler_;

@@ -9,11 +9,13 @@
 //   loss = weight_mi L_MI + weight_norm L_norm
 // tau adapts after every anchor (before the next anchor's positives are taken): if |P_a| <
 // int(low B) and tau > tau_min, tau -= step; else if |P_a| > int(high B) and tau < tau_max,
-// tau += step. Everything is computed in double.
+// tau += step. Everything is computed in double (kernels/contrastive.cuh, shared with the
+// CUDA kernels; shape/contrastive_kernels.hpp runs it on a backend's arrays).
 #include <string>
 #include <vector>
 
 #include "jnerf/core/config.hpp"
+#include "jnerf/shape/contrastive_kernels.hpp"
 
 namespace jnerf {
 
@@ -28,6 +30,8 @@ struct ContrastiveSettings {
   double positive_low_fraction = 0.05, positive_high_fraction = 0.15;
 
   static ContrastiveSettings from_config(const Json& config);  // the "shape" section
+  // Resolved for batches of B; `adapt` false freezes tau whatever tau_adaptive says.
+  ContrastiveParams params(int B, bool adapt) const;
 };
 
 struct ContrastiveResult {
@@ -37,7 +41,10 @@ struct ContrastiveResult {
   double mean_positives = 0;  // mean |P_a|
   double mean_jacobian_norm = 0;
   double tau_before = 0, tau_after = 0;
-  std::vector<double> grad;   // dloss/dg, B x D
+  std::vector<double> grad;   // dloss/dg, B x D (empty when it stayed on the backend)
+  double seconds = 0;         // wall time of the loss and its gradient
+
+  void set_stats(const ContrastiveStats& stats);  // everything but anchors, tau_before, grad
 };
 
 // g: B x D row-major Jacobians; affinity: B x B from the feature prior. `tau` is the

@@ -13,6 +13,7 @@
 #include "jnerf/data/ray_pool.hpp"
 #include "jnerf/model/param_layout.hpp"
 #include "jnerf/render/nerf_pipeline.hpp"
+#include "jnerf/shape/contrastive_loss.hpp"
 #include "jnerf/shape/jacobian.hpp"
 #include "jnerf/train/adam.hpp"
 
@@ -29,9 +30,14 @@ struct StepResult {
   bool finite = true;    // false: loss or gradients are NaN/Inf; parameters were not updated
 };
 
-// The gradient of an extra loss on a batch's per-ray Jacobians (R x D, double): called by
-// shape_step with the Jacobians, returns dL/dg (same shape).
-using JacobianLossFn = std::function<std::vector<double>(const std::vector<double>& jacobians)>;
+// The shaping loss of one batch (shape/contrastive_loss.hpp): computed by shape_step on
+// the engine's backend, where the Jacobians and their gradient stay.
+struct ShapingBatch {
+  std::vector<double> affinity;  // B x B, from the feature prior
+  ContrastiveParams loss;        // resolved for B (ContrastiveSettings::params)
+  double tau = 0;                // the adaptive threshold: before the step, after it on return
+  ContrastiveResult result;      // filled by shape_step (grad left empty)
+};
 
 // Visits the fine stage of a deterministic render chunk by chunk: rays [first, first + R)
 // of the visited set, S samples each, compositing weights (R*S, ray-major) and the RGB
@@ -72,10 +78,10 @@ class NerfEngine {
 
   // ---- JacobiNeRF ------------------------------------------------------------------
   virtual int head_width() const = 0;  // V of the fine RGB head (3 x V)
-  // One shaping step: photometric loss plus `jacobian_loss` on the batch's Jacobians (its
+  // One shaping step: photometric loss plus the shaping loss on the batch's Jacobians (its
   // gradient flows back in closed form, in the same pass). The channel mix is drawn from
   // `rng` for JacobianChannels::Random.
-  virtual StepResult shape_step(const RayBatch& batch, const JacobianSpec& spec, const JacobianLossFn& jacobian_loss,
+  virtual StepResult shape_step(const RayBatch& batch, const JacobianSpec& spec, ShapingBatch& shaping,
                                 const AdamConfig& adam, long long t, std::mt19937_64& rng) = 0;
   // Jacobians (rows of spec.dims() doubles) of the given pixels (row-major indices) of a
   // view, rendered deterministically. Random channels use `channel_seed`.

@@ -542,13 +542,21 @@ void linear_backward_cublas(const float* W, const float* X, const float* Y, cons
   }
 }
 
-// ---- fully fused MLP forward -----------------------------------------------------------
-// One block of 256 threads per 128 samples. Shared memory: buffer A (max(in, width) x 128,
-// the input tile, then every second hidden layer), buffer B (width x 128) and a weight
+// ---- fully fused MLP ----------------------------------------------------------------------
+// Forward: one block of 256 threads per 128 samples. Shared memory: buffer A (max(in, width)
+// x 128, the input tile, then every second hidden layer), buffer B (width x 128) and a weight
 // slice Wt (kMlpKC x (width + 4), the layer's weights transposed, k-major). Each layer is
 // a (rows x K) x (K x 128) product: thread (ty, tx) owns rows {j4*64 + ty*4 + 0..3} (width/16
 // rows) and samples {h*64 + tx*4 + 0..3} (8 samples), reading shared memory with float4.
-// Layers ping-pong between A and B; the output layer writes Y in global memory.
+// Layers ping-pong between A and B; the output layer writes Y in global memory, and the
+// hidden layers are also written to global memory when the caller asks for them (training).
+//
+// Backward: the same block shape and micro-tiles run the transposed products. Shared
+// memory: two dZ buffers (width x 128 each, ping-pong) and the weight slice, now
+// Wt[r][j] = W[r][j] for 32 rows r of W (the reduction index of W^T dZ), which is W's own
+// row-major order, so the slice loads are contiguous in both memories. Each layer's dZ goes
+// to global memory (the weight gradients are separate tiled GEMMs over all samples, as in
+// tiny-cuda-nn, since they reduce over n).
 
 namespace {
 
@@ -561,10 +569,82 @@ size_t mlp_smem_bytes(int in, int width) {
                           static_cast<size_t>(kMlpKC) * (width + 4));
 }
 
+// Two dZ buffers and the weight slice; at most mlp_smem_bytes(in, width) for every in.
+size_t mlp_backward_smem_bytes(int width) {
+  return sizeof(float) * (2 * static_cast<size_t>(kMlpSamples) * width + static_cast<size_t>(kMlpKC) * (width + 4));
+}
+
+// Offset of layer l's W in the flat parameter array (its b follows W).
+__host__ __device__ __forceinline__ size_t mlp_layer_offset(int l, int in, int width) {
+  return l == 0 ? 0
+                : static_cast<size_t>(width) * (in + 1) + static_cast<size_t>(l - 1) * width * (width + 1);
+}
+
+// acc[i][j] += sum over kk < kn of Wt[kk][row_i] * src[kk][sample_j] for this thread's
+// micro-tile (rows (i/4)*64 + ty*4 + i%4, samples (j/4)*64 + tx*4 + j%4). Wt has row stride
+// WIDTH + 4, src (a shared activation buffer advanced to the slice's first row) 128.
+template <int WIDTH>
+__device__ __forceinline__ void mlp_slice_fma(const float* Wt, const float* src, int kn,
+                                              float (&acc)[WIDTH / 16][8], int tx, int ty) {
+  constexpr int RT = WIDTH / 16;
+  constexpr int WLD = WIDTH + 4;
+  for (int kk = 0; kk < kn; ++kk) {
+    float a[RT], h[8];
+#pragma unroll
+    for (int j4 = 0; j4 < RT / 4; ++j4) {
+      const float4 v = *reinterpret_cast<const float4*>(Wt + kk * WLD + j4 * 64 + ty * 4);
+      a[4 * j4 + 0] = v.x;
+      a[4 * j4 + 1] = v.y;
+      a[4 * j4 + 2] = v.z;
+      a[4 * j4 + 3] = v.w;
+    }
+    const float* hrow = src + kk * kMlpSamples;
+#pragma unroll
+    for (int h2 = 0; h2 < 2; ++h2) {
+      const float4 v = *reinterpret_cast<const float4*>(hrow + h2 * 64 + tx * 4);
+      h[4 * h2 + 0] = v.x;
+      h[4 * h2 + 1] = v.y;
+      h[4 * h2 + 2] = v.z;
+      h[4 * h2 + 3] = v.w;
+    }
+#pragma unroll
+    for (int i = 0; i < RT; ++i)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], h[j], acc[i][j]);
+  }
+}
+
+// Four consecutive samples of one feature-major row in global memory, of which `valid`
+// (<= 0: none) are in range; missing ones read as 0. One float4 access when `vec` (the
+// caller guarantees 16-byte alignment then) and all four are in range.
+__device__ __forceinline__ void mlp_load4(const float* p, int valid, bool vec, float (&v)[4]) {
+  if (vec && valid >= 4) {
+    const float4 x = __ldg(reinterpret_cast<const float4*>(p));
+    v[0] = x.x;
+    v[1] = x.y;
+    v[2] = x.z;
+    v[3] = x.w;
+  } else {
+#pragma unroll
+    for (int c = 0; c < 4; ++c) v[c] = c < valid ? __ldg(p + c) : 0.f;
+  }
+}
+
+__device__ __forceinline__ void mlp_store4(float* p, const float (&v)[4], int valid, bool vec) {
+  if (vec && valid >= 4) {
+    *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+  } else {
+#pragma unroll
+    for (int c = 0; c < 4; ++c)
+      if (c < valid) p[c] = v[c];
+  }
+}
+
 template <int WIDTH>
 __global__ void __launch_bounds__(kMlpThreads, 1)
     mlp_fused_forward_kernel(const float* __restrict__ params, const float* __restrict__ X, float* __restrict__ Y,
-                             int in, int hidden_layers, int out, int n, Activation output_act) {
+                             float* __restrict__ hidden, int in, int hidden_layers, int out, int n,
+                             Activation output_act, bool vec_hidden) {
   constexpr int RT = WIDTH / 16;  // rows per thread
   constexpr int WLD = WIDTH + 4;  // Wt row stride
   extern __shared__ __align__(16) float smem[];
@@ -608,35 +688,13 @@ __global__ void __launch_bounds__(kMlpThreads, 1)
         Wt[kk * WLD + r] = (r < R && kc + kk < K) ? __ldg(Wg + static_cast<size_t>(r) * K + kc + kk) : 0.f;
       }
       __syncthreads();
-      const int kn = min(kMlpKC, K - kc);
-      for (int kk = 0; kk < kn; ++kk) {
-        float a[RT], h[8];
-#pragma unroll
-        for (int j4 = 0; j4 < RT / 4; ++j4) {
-          const float4 v = *reinterpret_cast<const float4*>(Wt + kk * WLD + j4 * 64 + ty * 4);
-          a[4 * j4 + 0] = v.x;
-          a[4 * j4 + 1] = v.y;
-          a[4 * j4 + 2] = v.z;
-          a[4 * j4 + 3] = v.w;
-        }
-        const float* hrow = src + (kc + kk) * kMlpSamples;
-#pragma unroll
-        for (int h2 = 0; h2 < 2; ++h2) {
-          const float4 v = *reinterpret_cast<const float4*>(hrow + h2 * 64 + tx * 4);
-          h[4 * h2 + 0] = v.x;
-          h[4 * h2 + 1] = v.y;
-          h[4 * h2 + 2] = v.z;
-          h[4 * h2 + 3] = v.w;
-        }
-#pragma unroll
-        for (int i = 0; i < RT; ++i)
-#pragma unroll
-          for (int j = 0; j < 8; ++j) acc[i][j] = fmaf(a[i], h[j], acc[i][j]);
-      }
+      mlp_slice_fma<WIDTH>(Wt, src + kc * kMlpSamples, min(kMlpKC, K - kc), acc, tx, ty);
     }
 
     // Epilogue. Hidden layers: ReLU into dst (the next layer's first barrier orders these
-    // writes before any read). Output layer: output_act straight to Y.
+    // writes before any read), and to `hidden` when asked. Output layer: output_act
+    // straight to Y.
+    float* hl = (!last && hidden) ? hidden + static_cast<size_t>(l) * WIDTH * n + s0 : nullptr;
 #pragma unroll
     for (int i = 0; i < RT; ++i) {
       const int r = (i / 4) * 64 + ty * 4 + (i % 4);
@@ -651,11 +709,133 @@ __global__ void __launch_bounds__(kMlpThreads, 1)
           v[c] = activation_forward(acc[i][4 * h2 + c] + bias, last ? output_act : Activation::ReLU);
         if (!last) {
           *reinterpret_cast<float4*>(dst + r * kMlpSamples + s) = make_float4(v[0], v[1], v[2], v[3]);
+          if (hl) mlp_store4(hl + static_cast<size_t>(r) * n + s, v, ns - s, vec_hidden);
         } else {
           float* yrow = Y + static_cast<size_t>(r) * n + s0;
 #pragma unroll
           for (int c = 0; c < 4; ++c)
             if (s + c < ns) yrow[s + c] = v[c];
+        }
+      }
+    }
+  }
+}
+
+// The activation-gradient chain of one block of 128 samples (see mlp_fused_backward_cuda).
+// `vec_*`: n % 4 == 0 and that pointer 16-byte aligned, so every 4-sample group of a row
+// is float4-aligned (s0 is a multiple of 128, row and layer strides multiples of 4).
+template <int WIDTH>
+__global__ void __launch_bounds__(kMlpThreads, 1)
+    mlp_fused_backward_kernel(const float* __restrict__ params, const float* __restrict__ hidden,
+                              const float* __restrict__ Y, const float* __restrict__ dY, float* __restrict__ dZ,
+                              float* __restrict__ dX, int in, int hidden_layers, int out, int n,
+                              Activation output_act, bool vec_hidden, bool vec_dz, bool vec_dx) {
+  constexpr int RT = WIDTH / 16;  // rows per thread
+  constexpr int WLD = WIDTH + 4;  // Wt row stride
+  extern __shared__ __align__(16) float smem[];
+  float* cur = smem;                       // dZ of the layer being propagated (rows x 128)
+  float* nxt = cur + kMlpSamples * WIDTH;  // dZ of the layer below
+  float* Wt = nxt + kMlpSamples * WIDTH;   // kMlpKC rows of W (row stride WLD)
+
+  const int tid = threadIdx.x;
+  const int tx = tid % 16, ty = tid / 16;
+  const int s0 = blockIdx.x * kMlpSamples;
+  const int ns = min(kMlpSamples, n - s0);
+  const size_t plane = static_cast<size_t>(WIDTH) * n;  // one layer's slot in hidden / dZ
+
+  // Output layer: dZ = dY .* act'(Y) (rows < out; zeros past the last sample) into cur and
+  // into its dZ slot. Rows out..WIDTH-1 of cur are never read (the next product stops at
+  // row out).
+  {
+    float* dz_out = dZ + static_cast<size_t>(hidden_layers) * plane;
+    for (int idx = tid; idx < out * kMlpSamples; idx += kMlpThreads) {
+      const int r = idx / kMlpSamples, s = idx % kMlpSamples;
+      float z = 0.f;
+      if (s < ns) {
+        const size_t g = static_cast<size_t>(r) * n + s0 + s;
+        const float dy = __ldg(dY + g);
+        z = output_act == Activation::None ? dy : activation_backward(__ldg(Y + g), dy, output_act);
+        dz_out[g] = z;
+      }
+      cur[idx] = z;
+    }
+  }
+
+  // Top down: dZ_{l-1} = (W_l^T dZ_l) .* (hidden_{l-1} > 0), W_l is R x WIDTH (l >= 1).
+  for (int l = hidden_layers; l >= 1; --l) {
+    const int R = l == hidden_layers ? out : WIDTH;  // rows of W_l: the reduction depth
+    const float* Wg = params + mlp_layer_offset(l, in, WIDTH);
+
+    float acc[RT][8];
+#pragma unroll
+    for (int i = 0; i < RT; ++i)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
+
+    for (int rc = 0; rc < R; rc += kMlpKC) {
+      // The previous slice is done with Wt; cur is complete; (first slice) the previous
+      // layer's product is done reading nxt, which this layer's epilogue overwrites.
+      __syncthreads();
+      for (int idx = tid; idx < kMlpKC * WIDTH; idx += kMlpThreads) {
+        const int rr = idx / WIDTH, j = idx % WIDTH;
+        Wt[rr * WLD + j] = rc + rr < R ? __ldg(Wg + static_cast<size_t>(rc + rr) * WIDTH + j) : 0.f;
+      }
+      __syncthreads();
+      mlp_slice_fma<WIDTH>(Wt, cur + rc * kMlpSamples, min(kMlpKC, R - rc), acc, tx, ty);
+    }
+
+    // Epilogue: mask with ReLU'(hidden_{l-1}) (read from global memory; 0 past the last
+    // sample, so the tail columns of nxt are zeros), into nxt and dZ slot l-1.
+    const float* hl = hidden + static_cast<size_t>(l - 1) * plane + s0;
+    float* dzl = dZ + static_cast<size_t>(l - 1) * plane + s0;
+#pragma unroll
+    for (int i = 0; i < RT; ++i) {
+      const int r = (i / 4) * 64 + ty * 4 + (i % 4);
+#pragma unroll
+      for (int h2 = 0; h2 < 2; ++h2) {
+        const int s = h2 * 64 + tx * 4;
+        float h[4], v[4];
+        mlp_load4(hl + static_cast<size_t>(r) * n + s, ns - s, vec_hidden, h);
+#pragma unroll
+        for (int c = 0; c < 4; ++c) v[c] = activation_backward(h[c], acc[i][4 * h2 + c], Activation::ReLU);
+        *reinterpret_cast<float4*>(nxt + r * kMlpSamples + s) = make_float4(v[0], v[1], v[2], v[3]);
+        mlp_store4(dzl + static_cast<size_t>(r) * n + s, v, ns - s, vec_dz);
+      }
+    }
+    float* t = cur;
+    cur = nxt;
+    nxt = t;
+  }
+
+  // dX = W_0^T dZ_0 (cur now holds dZ_0), in chunks of WIDTH rows of dX (columns of W_0,
+  // which is WIDTH x in). The branch and loops are uniform over the block.
+  if (dX != nullptr) {
+    for (int jc = 0; jc < in; jc += WIDTH) {
+      const int jn = min(WIDTH, in - jc);
+      float acc[RT][8];
+#pragma unroll
+      for (int i = 0; i < RT; ++i)
+#pragma unroll
+        for (int j = 0; j < 8; ++j) acc[i][j] = 0.f;
+      for (int rc = 0; rc < WIDTH; rc += kMlpKC) {
+        __syncthreads();  // Wt is free; (first slice of the first chunk) dZ_0 is complete
+        for (int idx = tid; idx < kMlpKC * WIDTH; idx += kMlpThreads) {
+          const int rr = idx / WIDTH, j = idx % WIDTH;
+          Wt[rr * WLD + j] = j < jn ? __ldg(params + static_cast<size_t>(rc + rr) * in + jc + j) : 0.f;
+        }
+        __syncthreads();
+        mlp_slice_fma<WIDTH>(Wt, cur + rc * kMlpSamples, kMlpKC, acc, tx, ty);
+      }
+#pragma unroll
+      for (int i = 0; i < RT; ++i) {
+        const int r = (i / 4) * 64 + ty * 4 + (i % 4);
+        if (r >= jn) continue;
+        float* xrow = dX + static_cast<size_t>(jc + r) * n + s0;
+#pragma unroll
+        for (int h2 = 0; h2 < 2; ++h2) {
+          const int s = h2 * 64 + tx * 4;
+          const float v[4] = {acc[i][4 * h2 + 0], acc[i][4 * h2 + 1], acc[i][4 * h2 + 2], acc[i][4 * h2 + 3]};
+          mlp_store4(xrow + s, v, ns - s, vec_dx);
         }
       }
     }
@@ -670,35 +850,91 @@ int max_optin_smem() {
   return bytes;
 }
 
+std::string mlp_shape(int in, int width, int hidden_layers, int out) {
+  return "(in " + std::to_string(in) + ", width " + std::to_string(width) + ", hidden layers " +
+         std::to_string(hidden_layers) + ", out " + std::to_string(out) + ")";
+}
+
 }  // namespace
 
 bool mlp_fused_supported(int in, int width, int hidden_layers, int out) {
   if (width != 64 && width != 128) return false;
   if (in < 1 || hidden_layers < 1 || out < 1 || out > width) return false;
+  // The backward's shared memory never exceeds the forward's, so this covers both.
   return mlp_smem_bytes(in, width) <= static_cast<size_t>(max_optin_smem());
 }
 
 void mlp_fused_forward_cuda(const float* params, const float* X, float* Y, int in, int width, int hidden_layers,
-                            int out, int n, Activation output_act, void* stream) {
+                            int out, int n, Activation output_act, void* stream, float* hidden) {
   if (n < 0) throw std::invalid_argument("mlp_fused_forward_cuda: negative batch size");
   if (!mlp_fused_supported(in, width, hidden_layers, out))
-    throw std::invalid_argument("mlp_fused_forward_cuda: unsupported shape (in " + std::to_string(in) + ", width " +
-                                std::to_string(width) + ", hidden layers " + std::to_string(hidden_layers) +
-                                ", out " + std::to_string(out) + ")");
+    throw std::invalid_argument("mlp_fused_forward_cuda: unsupported shape " +
+                                mlp_shape(in, width, hidden_layers, out));
   if (n == 0) return;
   const size_t smem = mlp_smem_bytes(in, width);
   const unsigned blocks = static_cast<unsigned>(ceil_div(n, kMlpSamples));
   const cudaStream_t s = static_cast<cudaStream_t>(stream);
+  const bool vec_hidden = n % 4 == 0 && aligned16(hidden);
   if (width == 64) {
     cudaFuncSetAttribute(mlp_fused_forward_kernel<64>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
-    mlp_fused_forward_kernel<64><<<blocks, kMlpThreads, smem, s>>>(params, X, Y, in, hidden_layers, out, n,
-                                                                   output_act);
+    mlp_fused_forward_kernel<64><<<blocks, kMlpThreads, smem, s>>>(params, X, Y, hidden, in, hidden_layers, out, n,
+                                                                   output_act, vec_hidden);
   } else {
     cudaFuncSetAttribute(mlp_fused_forward_kernel<128>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
-    mlp_fused_forward_kernel<128><<<blocks, kMlpThreads, smem, s>>>(params, X, Y, in, hidden_layers, out, n,
-                                                                    output_act);
+    mlp_fused_forward_kernel<128><<<blocks, kMlpThreads, smem, s>>>(params, X, Y, hidden, in, hidden_layers, out,
+                                                                    n, output_act, vec_hidden);
   }
   check_launch("mlp_fused_forward_cuda");
+}
+
+void mlp_fused_backward_cuda(const float* params, const float* X, const float* hidden, const float* Y,
+                             const float* dY, float* d_params, float* dX, float* dZ_scratch, int in, int width,
+                             int hidden_layers, int out, int n, Activation output_act, void* stream) {
+  if (n < 0) throw std::invalid_argument("mlp_fused_backward_cuda: negative batch size");
+  if (!mlp_fused_supported(in, width, hidden_layers, out))
+    throw std::invalid_argument("mlp_fused_backward_cuda: unsupported shape " +
+                                mlp_shape(in, width, hidden_layers, out));
+  if (n == 0) return;
+  if (!params || !hidden || !dY || !dZ_scratch)
+    throw std::invalid_argument("mlp_fused_backward_cuda: params, hidden, dY and dZ_scratch are required");
+  if (output_act != Activation::None && !Y)
+    throw std::invalid_argument("mlp_fused_backward_cuda: Y is required with an output activation");
+  if (d_params && !X) throw std::invalid_argument("mlp_fused_backward_cuda: X is required for the weight gradients");
+
+  const size_t smem = mlp_backward_smem_bytes(width);
+  const unsigned blocks = static_cast<unsigned>(ceil_div(n, kMlpSamples));
+  const cudaStream_t s = static_cast<cudaStream_t>(stream);
+  const bool vec_hidden = n % 4 == 0 && aligned16(hidden);
+  const bool vec_dz = n % 4 == 0 && aligned16(dZ_scratch);
+  const bool vec_dx = n % 4 == 0 && aligned16(dX);
+  if (width == 64) {
+    cudaFuncSetAttribute(mlp_fused_backward_kernel<64>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    mlp_fused_backward_kernel<64><<<blocks, kMlpThreads, smem, s>>>(params, hidden, Y, dY, dZ_scratch, dX, in,
+                                                                    hidden_layers, out, n, output_act, vec_hidden,
+                                                                    vec_dz, vec_dx);
+  } else {
+    cudaFuncSetAttribute(mlp_fused_backward_kernel<128>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    mlp_fused_backward_kernel<128><<<blocks, kMlpThreads, smem, s>>>(params, hidden, Y, dY, dZ_scratch, dX, in,
+                                                                     hidden_layers, out, n, output_act, vec_hidden,
+                                                                     vec_dz, vec_dx);
+  }
+  check_launch("mlp_fused_backward_cuda");
+  if (!d_params) return;
+
+  // Weight gradients over all n samples: dW_l += dZ_l A_{l-1}^T and db_l += row sums of
+  // dZ_l, by linear_backward_cuda with no activation (dZ == its dY) and no dX (split-K
+  // GEMM + block-reduced row sums, both accumulating).
+  const size_t plane = static_cast<size_t>(width) * n;
+  for (int l = 0; l <= hidden_layers; ++l) {
+    const int K = l == 0 ? in : width;
+    const int R = l == hidden_layers ? out : width;
+    const size_t w_off = mlp_layer_offset(l, in, width);
+    const size_t b_off = w_off + static_cast<size_t>(R) * K;
+    const float* A = l == 0 ? X : hidden + static_cast<size_t>(l - 1) * plane;
+    linear_backward_cuda(params + w_off, A, nullptr, dZ_scratch + static_cast<size_t>(l) * plane,
+                         d_params + w_off, d_params + b_off, nullptr, K, R, n, Activation::None, nullptr, false,
+                         stream);
+  }
 }
 
 }  // namespace jnerf

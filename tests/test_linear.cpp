@@ -660,8 +660,10 @@ TEST(CudaConformanceFusedMlp, ForwardMatchesChainedLayers) {
     ASSERT_EQ(static_cast<long long>(params.size()), jnerf::mlp_param_count(m.in, m.width, m.hidden, m.out));
     const Vec X = rounded_random(size_t(m.in) * m.n, rng, -1, 1);
 
-    // CPU chain in double, and the same chain over absolute values as the error scale.
+    // CPU chain in double, and the same chain over absolute values as the error scale;
+    // every layer's result is kept (the hidden ones are checked too).
     Vec ref = X, scale = abs_vec(X);
+    std::vector<Vec> ref_layers, scale_layers;
     const Vec aparams = abs_vec(params);
     size_t offset = 0;
     for (size_t l = 0; l < layers.size(); ++l) {
@@ -675,12 +677,20 @@ TEST(CudaConformanceFusedMlp, ForwardMatchesChainedLayers) {
                                         next_scale.data(), L.in, L.out, m.n, Activation::None);
       ref.swap(next);
       scale.swap(next_scale);
+      ref_layers.push_back(ref);
+      scale_layers.push_back(scale);
+      for (double& x : scale_layers.back()) x += 1e-30;
       offset = boff + L.out;
     }
     for (double& x : scale) x += 1e-30;
 
-    DeviceVec gP(cast<float>(params)), gX(cast<float>(X)), gY(std::vector<float>(ref.size(), -99.f));
+    const size_t plane = size_t(m.width) * m.n;
+    DeviceVec gP(cast<float>(params)), gX(cast<float>(X)), gY(std::vector<float>(ref.size(), -99.f)),
+        gY2(std::vector<float>(ref.size(), -99.f)), gH(std::vector<float>(size_t(m.hidden) * plane, -99.f));
     jnerf::mlp_fused_forward_cuda(gP.get(), gX.get(), gY.get(), m.in, m.width, m.hidden, m.out, m.n, m.act);
+    // The training variant also writes the hidden activations; Y is the same.
+    jnerf::mlp_fused_forward_cuda(gP.get(), gX.get(), gY2.get(), m.in, m.width, m.hidden, m.out, m.n, m.act,
+                                  nullptr, gH.get());
     // Chained hand-written layers.
     std::vector<std::unique_ptr<DeviceVec>> acts;
     const float* cur = gX.get();
@@ -699,11 +709,190 @@ TEST(CudaConformanceFusedMlp, ForwardMatchesChainedLayers) {
     EXPECT_TRUE(close_scaled(fused, ref, scale, kGpuTol, "fused vs CPU"));
     EXPECT_TRUE(close_scaled(chained, ref, scale, kGpuTol, "chained vs CPU"));
     EXPECT_TRUE(close_scaled(fused, chained, scale, 2 * kGpuTol, "fused vs chained"));
+    EXPECT_EQ(gY2.host(), fused);  // same arithmetic with and without the hidden output
+    const auto hidden = gH.host();
+    for (int l = 0; l < m.hidden; ++l) {
+      SCOPED_TRACE("hidden layer " + std::to_string(l));
+      const std::vector<float> h(hidden.begin() + l * plane, hidden.begin() + (l + 1) * plane);
+      EXPECT_TRUE(close_scaled(h, ref_layers[l], scale_layers[l], kGpuTol, "fused hidden vs CPU"));
+      EXPECT_TRUE(close_scaled(h, acts[l]->host(), scale_layers[l], 2 * kGpuTol, "fused hidden vs chained"));
+    }
   }
   EXPECT_FALSE(jnerf::mlp_fused_supported(32, 96, 2, 3));
   EXPECT_FALSE(jnerf::mlp_fused_supported(32, 64, 2, 65));
   EXPECT_THROW(jnerf::mlp_fused_forward_cuda(nullptr, nullptr, nullptr, 32, 96, 2, 3, 10, Activation::None),
                std::invalid_argument);
+}
+
+// Fully fused MLP backward vs the chained CPU layers (double) and the chained
+// linear_backward_cuda layers, all from the same float hidden activations and output (the
+// CPU forward's, rounded), so that every path sees the same ReLU masks.
+TEST(CudaConformanceFusedMlp, BackwardMatchesChainedLayers) {
+  JN_REQUIRE_CUDA();
+  struct MlpCase {
+    int in, width, hidden, out, n;
+    Activation act;
+    int offset;  // misalign every device buffer by this many floats (scalar paths)
+  };
+  const MlpCase cases[] = {
+      {32, 64, 1, 1, 1000, Activation::None, 0},   {32, 64, 2, 16, 4099, Activation::ReLU, 0},
+      {32, 64, 3, 4, 7, Activation::None, 0},      {32, 128, 3, 3, 777, Activation::None, 0},
+      {32, 128, 2, 16, 1024, Activation::ReLU, 1}, {63, 128, 1, 128, 130, Activation::ReLU, 0},
+      {200, 64, 2, 3, 300, Activation::ReLU, 0},   {150, 128, 1, 5, 257, Activation::None, 0},
+      {1, 64, 1, 64, 129, Activation::ReLU, 0},
+  };
+  std::mt19937 rng(82);
+  for (const MlpCase& m : cases) {
+    SCOPED_TRACE("in " + std::to_string(m.in) + " width " + std::to_string(m.width) + " hidden " +
+                 std::to_string(m.hidden) + " out " + std::to_string(m.out) + " n " + std::to_string(m.n) +
+                 " offset " + std::to_string(m.offset));
+    ASSERT_TRUE(jnerf::mlp_fused_supported(m.in, m.width, m.hidden, m.out));
+    std::vector<Shape> layers{{m.in, m.width, m.n}};
+    for (int l = 1; l < m.hidden; ++l) layers.push_back({m.width, m.width, m.n});
+    layers.push_back({m.width, m.out, m.n});
+    const size_t L = layers.size();
+    Vec params;
+    std::vector<size_t> w_off, b_off;
+    for (const Shape& S : layers) {
+      const double bound = 1.0 / std::sqrt(double(S.in));
+      const Vec Wl = rounded_random(size_t(S.out) * S.in, rng, -bound, bound), bl = rounded_random(S.out, rng, -bound, bound);
+      w_off.push_back(params.size());
+      params.insert(params.end(), Wl.begin(), Wl.end());
+      b_off.push_back(params.size());
+      params.insert(params.end(), bl.begin(), bl.end());
+    }
+    ASSERT_EQ(static_cast<long long>(params.size()), jnerf::mlp_param_count(m.in, m.width, m.hidden, m.out));
+    const Vec X = rounded_random(size_t(m.in) * m.n, rng, -1, 1), dY = rounded_random(size_t(m.out) * m.n, rng, -1, 1),
+              dP0 = rounded_random(params.size(), rng, -1, 1);
+    const Vec aparams = abs_vec(params), aX = abs_vec(X);
+    auto layer_act = [&](size_t l) { return l + 1 == L ? m.act : Activation::ReLU; };
+
+    // CPU forward in double, each layer's output rounded to float (the GPU backward gets
+    // exactly these), and the chain over absolute values (the forward's error scale).
+    std::vector<Vec> A(L), sA(L);
+    for (size_t l = 0; l < L; ++l) {
+      const Shape& S = layers[l];
+      const Vec& prev = l == 0 ? X : A[l - 1];
+      const Vec& sprev = l == 0 ? aX : sA[l - 1];
+      A[l].resize(size_t(S.out) * m.n);
+      sA[l].resize(A[l].size());
+      jnerf::linear_forward_cpu<double>(params.data() + w_off[l], params.data() + b_off[l], prev.data(), A[l].data(),
+                                        S.in, S.out, m.n, layer_act(l));
+      jnerf::linear_forward_cpu<double>(aparams.data() + w_off[l], aparams.data() + b_off[l], sprev.data(),
+                                        sA[l].data(), S.in, S.out, m.n, Activation::None);
+      for (double& x : A[l]) x = double(float(x));
+    }
+    for (Vec& v : sA)
+      for (double& x : v) x += 1e-30;
+
+    // CPU backward chain in double from those activations, accumulating into dP0; the
+    // same chain over absolute values (and |dP0|) is the error scale.
+    Vec rP = dP0, sP = abs_vec(dP0);
+    std::vector<Vec> rdZ(L), sdZ(L);
+    Vec g = dY, sg = abs_vec(dY);
+    for (size_t l = L; l-- > 0;) {
+      const Shape& S = layers[l];
+      const Vec& Ain = l == 0 ? X : A[l - 1];
+      const Vec aAin = abs_vec(Ain);
+      Vec dA(size_t(S.in) * m.n), sdA(dA.size());
+      rdZ[l].resize(size_t(S.out) * m.n);
+      sdZ[l].resize(rdZ[l].size());
+      jnerf::linear_backward_cpu<double>(params.data() + w_off[l], Ain.data(), A[l].data(), g.data(),
+                                         rP.data() + w_off[l], rP.data() + b_off[l], dA.data(), S.in, S.out, m.n,
+                                         layer_act(l), rdZ[l].data(), false);
+      jnerf::linear_backward_cpu<double>(aparams.data() + w_off[l], aAin.data(), A[l].data(), sg.data(),
+                                         sP.data() + w_off[l], sP.data() + b_off[l], sdA.data(), S.in, S.out, m.n,
+                                         layer_act(l), sdZ[l].data(), false);
+      if (layer_act(l) == Activation::None) {  // dZ == dY, scratch not written
+        rdZ[l] = g;
+        sdZ[l] = sg;
+      }
+      g.swap(dA);
+      sg.swap(sdA);
+    }
+    const Vec& rX = g;
+    Vec& sX = sg;
+    for (double& x : sX) x += 1e-30;
+    for (double& x : sP) x += 1e-30;
+    for (Vec& v : sdZ)
+      for (double& x : v) x += 1e-30;
+
+    // Device inputs: hidden = A[0..L-2] back to back, Y = A[L-1].
+    const size_t plane = size_t(m.width) * m.n;
+    Vec H;
+    for (size_t l = 0; l + 1 < L; ++l) H.insert(H.end(), A[l].begin(), A[l].end());
+    const int o = m.offset;
+    DeviceVec gP(cast<float>(params), o), gX(cast<float>(X), o), gH(cast<float>(H), o), gY(cast<float>(A[L - 1]), o),
+        gdY(cast<float>(dY), o);
+
+    // The fused forward's hidden output and Y against the CPU chain.
+    {
+      DeviceVec fH(std::vector<float>(H.size(), -99.f), o), fY(std::vector<float>(A[L - 1].size(), -99.f), o);
+      jnerf::mlp_fused_forward_cuda(gP.get(), gX.get(), fY.get(), m.in, m.width, m.hidden, m.out, m.n, m.act, nullptr,
+                                    fH.get());
+      ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+      const auto h = fH.host();
+      for (size_t l = 0; l + 1 < L; ++l) {
+        SCOPED_TRACE("hidden layer " + std::to_string(l));
+        const std::vector<float> hl(h.begin() + l * plane, h.begin() + (l + 1) * plane);
+        EXPECT_TRUE(close_scaled(hl, A[l], sA[l], kGpuTol, "fused forward hidden vs CPU"));
+      }
+      EXPECT_TRUE(close_scaled(fY.host(), A[L - 1], sA[L - 1], kGpuTol, "fused forward Y vs CPU"));
+    }
+
+    // Fused backward, starting from the non-zero dP0 (accumulation).
+    DeviceVec gdP(cast<float>(dP0), o), gdX(std::vector<float>(X.size(), -99.f), o),
+        gdZ(std::vector<float>(size_t(L) * plane, 0.f), o);
+    jnerf::mlp_fused_backward_cuda(gP.get(), gX.get(), gH.get(), gY.get(), gdY.get(), gdP.get(), gdX.get(),
+                                   gdZ.get(), m.in, m.width, m.hidden, m.out, m.n, m.act);
+    // Without dX (weight gradients only), into a second copy.
+    DeviceVec gdP_nodx(cast<float>(dP0), o), gdZ2(std::vector<float>(size_t(L) * plane, 0.f), o);
+    jnerf::mlp_fused_backward_cuda(gP.get(), gX.get(), gH.get(), gY.get(), gdY.get(), gdP_nodx.get(), nullptr,
+                                   gdZ2.get(), m.in, m.width, m.hidden, m.out, m.n, m.act);
+
+    // Chained hand-written layers from the same device activations.
+    DeviceVec cdP(cast<float>(dP0), o), cdX(std::vector<float>(X.size(), -99.f), o);
+    std::vector<std::unique_ptr<DeviceVec>> bufs;
+    const float* grad = gdY.get();
+    for (size_t l = L; l-- > 0;) {
+      const Shape& S = layers[l];
+      const float* Ain = l == 0 ? gX.get() : gH.get() + (l - 1) * plane;
+      const float* Aout = l + 1 == L ? gY.get() : gH.get() + l * plane;
+      bufs.push_back(std::make_unique<DeviceVec>(std::vector<float>(size_t(S.out) * m.n), o));
+      float* scratch = bufs.back()->get();
+      float* dA = cdX.get();
+      if (l > 0) {
+        bufs.push_back(std::make_unique<DeviceVec>(std::vector<float>(size_t(S.in) * m.n), o));
+        dA = bufs.back()->get();
+      }
+      jnerf::linear_backward_cuda(gP.get() + w_off[l], Ain, Aout, grad, cdP.get() + w_off[l], cdP.get() + b_off[l], dA,
+                                  S.in, S.out, m.n, layer_act(l), scratch, false);
+      grad = dA;
+    }
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+
+    const auto fP = gdP.host(), fX = gdX.host(), fZ = gdZ.host(), cP = cdP.host(), cX = cdX.host();
+    EXPECT_TRUE(close_scaled(fP, rP, sP, kGpuTol, "d_params fused vs CPU"));
+    EXPECT_TRUE(close_scaled(cP, rP, sP, kGpuTol, "d_params chained vs CPU"));
+    EXPECT_TRUE(close_scaled(fP, cP, sP, 2 * kGpuTol, "d_params fused vs chained"));
+    EXPECT_TRUE(close_scaled(gdP_nodx.host(), rP, sP, kGpuTol, "d_params (no dX) fused vs CPU"));
+    EXPECT_TRUE(close_scaled(fX, rX, sX, kGpuTol, "dX fused vs CPU"));
+    EXPECT_TRUE(close_scaled(cX, rX, sX, kGpuTol, "dX chained vs CPU"));
+    EXPECT_TRUE(close_scaled(fX, cX, sX, 2 * kGpuTol, "dX fused vs chained"));
+    for (size_t l = 0; l < L; ++l) {
+      SCOPED_TRACE("dZ layer " + std::to_string(l));
+      const std::vector<float> z(fZ.begin() + l * plane, fZ.begin() + l * plane + rdZ[l].size());
+      EXPECT_TRUE(close_scaled(z, rdZ[l], sdZ[l], kGpuTol, "dZ fused vs CPU"));
+    }
+    EXPECT_EQ(gdZ2.host(), fZ);  // the dZ chain does not depend on dX being asked for
+    EXPECT_GT(max_abs(rX), 1e-3);  // the comparisons are not vacuous
+  }
+  EXPECT_THROW(jnerf::mlp_fused_backward_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                              32, 96, 2, 3, 10, Activation::None),
+               std::invalid_argument);
+  EXPECT_THROW(jnerf::mlp_fused_backward_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                              32, 64, 2, 3, 10, Activation::None),
+               std::invalid_argument);  // missing buffers
 }
 #else
 TEST(CudaConformanceLinear, Skipped) { GTEST_SKIP() << "built without the CUDA backend"; }

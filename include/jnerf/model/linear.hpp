@@ -55,19 +55,47 @@ void linear_backward_cublas(const float* W, const float* X, const float* Y, cons
 
 // Fully fused MLP forward: `hidden_layers` (>= 1) linear layers of width `width` (64 or
 // 128) with ReLU, then an output layer of `out` (1..width) units with `output_act`; the
-// same result as chaining linear_forward_cuda layer by layer, without writing the hidden
-// activations to global memory. One thread block per 128 samples keeps the block's
-// activations in shared memory and stages each layer's weights through shared memory in
-// 32-deep slices. `params` holds the layers back to back, each PyTorch-shaped:
-// W_0 (width x in), b_0, W_1 (width x width), b_1, ..., W_last (out x width), b_last
-// (mlp_param_count floats). X is in x n, Y is out x n (feature-major). Throws
-// std::invalid_argument for unsupported shapes (see mlp_fused_supported).
+// same result as chaining linear_forward_cuda layer by layer. One thread block per 128
+// samples keeps the block's activations in shared memory and stages each layer's weights
+// through shared memory in 32-deep slices. `params` holds the layers back to back, each
+// PyTorch-shaped: W_0 (width x in), b_0, W_1 (width x width), b_1, ..., W_last
+// (out x width), b_last (mlp_param_count floats). X is in x n, Y is out x n
+// (feature-major). Throws std::invalid_argument for unsupported shapes (see
+// mlp_fused_supported).
+// `hidden` (optional, nullptr = inference, nothing extra is written): when given, every
+// hidden layer's post-ReLU activations are also written there, hidden_layers x width x n
+// floats, layer l (0-based) at hidden + l * width * n, feature-major like Y. That is what
+// mlp_fused_backward_cuda needs (ReLU masks and the inputs of the weight gradients).
 void mlp_fused_forward_cuda(const float* params, const float* X, float* Y, int in, int width, int hidden_layers,
-                            int out, int n, Activation output_act, void* stream = nullptr);
-// Whether the current device can run mlp_fused_forward_cuda for this shape (width 64 or
-// 128, 1 <= out <= width, hidden_layers >= 1, and the block's shared memory, about
-// 4 * (128 * (max(in, width) + width) + 32 * (width + 4)) bytes, within the device limit).
+                            int out, int n, Activation output_act, void* stream = nullptr, float* hidden = nullptr);
+// Whether the current device can run mlp_fused_forward_cuda (and mlp_fused_backward_cuda)
+// for this shape: width 64 or 128, 1 <= out <= width, hidden_layers >= 1, and the forward
+// block's shared memory, 4 * (128 * (max(in, width) + width) + 32 * (width + 4)) bytes,
+// within the device limit. The backward block needs 4 * (2 * 128 * width + 32 * (width + 4))
+// bytes (74,240 for width 64, 147,968 for width 128), never more than the forward, so the
+// same check covers it.
 bool mlp_fused_supported(int in, int width, int hidden_layers, int out);
+
+// Backward of mlp_fused_forward_cuda, given its inputs X (in x n), its saved `hidden`
+// activations (hidden_layers x width x n, as written by the forward) and output Y (out x n),
+// and dY = dL/dY (out x n). Layer l = 0..hidden_layers has pre-activation gradient
+//   dZ_last = dY .* output_act'(Y),   dZ_{l-1} = (W_l^T dZ_l) .* (hidden_{l-1} > 0),
+// computed by one fused kernel (one block per 128 samples, the dZ chain in shared memory,
+// W_l streamed through shared memory in 32-row slices) that also writes every dZ_l to
+// `dZ_scratch` ((hidden_layers + 1) x width x n floats, layer l at dZ_scratch + l * width * n;
+// the output layer's slot uses only its first `out` rows) and, when dX != nullptr,
+// dX = W_0^T dZ_0 (in x n, overwritten; any in, streamed in chunks of `width` rows).
+// Then, when d_params != nullptr, per layer the tiled GEMMs of linear_backward_cuda add
+//   dW_l += dZ_l A_{l-1}^T,   db_l += row sums of dZ_l,   A_{-1} = X, A_l = hidden_l,
+// into d_params (same layout as params): ACCUMULATED, zero it before the first backward.
+// As in linear_backward_cuda, dW/db are reduced with float atomics (last bits may vary from
+// run to run); dX and dZ_scratch are deterministic. X may be nullptr when d_params is;
+// Y may be nullptr when output_act == Activation::None. Outputs must not overlap the inputs
+// or each other. Throws std::invalid_argument for unsupported shapes (mlp_fused_supported)
+// and missing buffers. Asynchronous on `stream`.
+void mlp_fused_backward_cuda(const float* params, const float* X, const float* hidden, const float* Y,
+                             const float* dY, float* d_params, float* dX, float* dZ_scratch, int in, int width,
+                             int hidden_layers, int out, int n, Activation output_act, void* stream = nullptr);
 #endif
 
 // Number of floats in the flat parameter array of such an MLP (hidden_layers + 1 layers).

@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include "cuda_test_support.hpp"
+
 #include "jnerf/core/backend.hpp"
 #include "jnerf/core/config.hpp"
 #include "jnerf/model/hash_grid_field.hpp"
@@ -586,27 +588,20 @@ TEST(HashGridTorchOracle, ShallowNoGeometryFeatures) { compare_with_torch(shallo
 // =========================================================================================
 
 #ifdef JNERF_HAVE_CUDA
-#include <cuda_runtime_api.h>
-#endif
-
-TEST(HashGridFieldCuda, MatchesCpuDouble) {
-#ifndef JNERF_HAVE_CUDA
-  GTEST_SKIP() << "built without the CUDA backend";
-#else
-  int devices = 0;
-  const cudaError_t err = cudaGetDeviceCount(&devices);
-  if (err != cudaSuccess || devices == 0) {
-    cudaGetLastError();
-    GTEST_SKIP() << "no CUDA device: " << cudaGetErrorString(err);
-  }
+// The CUDA field's forward and backward against the CPU field in double, on identical
+// parameters and inputs; `fused`: whether the CUDA field must (or must not) run its MLPs
+// as fused kernels.
+void check_cuda_against_cpu(HashGridSpec spec, bool fused) {
   using CB = jnerf::CudaBackend;
-  const HashGridSpec spec = tiny_spec();
+  spec.fused_mlp = fused;
   jnerf::ParamLayout lg, ld;
   HashGridField<CB> fg(spec, lg, "fine.", kBoxMin, kBoxMax);
   FieldD fd(spec, ld, "fine.", kBoxMin, kBoxMax);
+  ASSERT_EQ(fg.fused_density_mlp(), fused);
+  ASSERT_EQ(fg.fused_colour_mlp(), fused);
   const std::vector<float> host = host_params(fd, ld, 16);
   const std::vector<double> pd(host.begin(), host.end());
-  const int n = 3000;  // several blocks
+  const int n = 3000;  // several blocks, and a partial last one
   const Case c = make_case(n, fd.head_width(), 17);
   auto upload = [](const std::vector<double>& v) {
     CB::Buffer b;
@@ -635,9 +630,9 @@ TEST(HashGridFieldCuda, MatchesCpuDouble) {
   const auto rgb = download(fg.raw_rgb(), 3 * std::size_t(n));
   const auto den = download(fg.raw_density(), n);
   const auto head = download(fg.head_input(), fg.head_width() * std::size_t(n));
-  for (int i = 0; i < 3 * n; ++i) EXPECT_NEAR(rgb[i], fd.raw_rgb()[i], 1e-4) << "raw_rgb " << i;
-  for (int i = 0; i < n; ++i) EXPECT_NEAR(den[i], fd.raw_density()[i], 1e-4) << "raw_density " << i;
-  for (std::size_t i = 0; i < head.size(); ++i) EXPECT_NEAR(head[i], fd.head_input()[i], 1e-4) << "head " << i;
+  for (int i = 0; i < 3 * n; ++i) ASSERT_NEAR(rgb[i], fd.raw_rgb()[i], 1e-4) << "raw_rgb " << i;
+  for (int i = 0; i < n; ++i) ASSERT_NEAR(den[i], fd.raw_density()[i], 1e-4) << "raw_density " << i;
+  for (std::size_t i = 0; i < head.size(); ++i) ASSERT_NEAR(head[i], fd.head_input()[i], 1e-4) << "head " << i;
   const auto gg = download(grads.data(), lg.total());
   for (const auto& seg : ld.segments()) {
     double num = 0, den2 = 0;
@@ -647,5 +642,40 @@ TEST(HashGridFieldCuda, MatchesCpuDouble) {
     }
     EXPECT_LT(std::sqrt(num / std::max(den2, 1e-300)), 1e-4) << seg.name;
   }
+}
+
+// Widths the fused kernels take (64), a small table: the default structure in miniature.
+HashGridSpec fusable_spec() {
+  HashGridSpec s = tiny_spec();
+  s.density_width = 64;
+  s.colour_width = 64;
+  s.colour_depth = 2;
+  s.density_depth = 1;
+  return s;
+}
+#endif
+
+TEST(HashGridFieldCuda, MatchesCpuDouble) {
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
+  check_cuda_against_cpu(tiny_spec(), false);  // widths 9 / 7: chained layers
+#endif
+}
+
+TEST(HashGridFieldCuda, FusedMlpsMatchCpuDouble) {
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
+  check_cuda_against_cpu(fusable_spec(), true);
+  HashGridSpec deep = fusable_spec();
+  deep.density_depth = 2;
+  deep.colour_depth = 3;
+  check_cuda_against_cpu(deep, true);
+#endif
+}
+
+TEST(HashGridFieldCuda, ChainedLayersWhenFusionIsOff) {
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
+  check_cuda_against_cpu(fusable_spec(), false);
 #endif
 }

@@ -51,6 +51,7 @@ Json default_config() {
       "colour_width": 64,
       "colour_depth": 2,
       "sh_degree": 4,
+      "fused_mlp": true,
       "scene_box": []
     }
   },

@@ -1,5 +1,6 @@
 #include "jnerf/model/hash_grid_field.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <utility>
@@ -58,6 +59,7 @@ HashGridSpec HashGridSpec::from_config(const Json& config) {
   s.colour_width = get_int(config, "colour_width");
   s.colour_depth = get_int(config, "colour_depth");
   s.sh_degree = get_int(config, "sh_degree");
+  s.fused_mlp = config_get<bool>(config, kKey + "fused_mlp");
   s.validate();
   return s;
 }
@@ -87,8 +89,31 @@ HashGridField<B>::HashGridField(const HashGridSpec& spec, ParamLayout& layout, c
     in = spec_.colour_width;
   }
   rgb_layer_ = add_linear(layout, prefix + "rgb_linear", spec_.colour_width, 3);
-  dens_hidden_.resize(spec_.density_depth);
-  colour_out_.resize(spec_.colour_depth);
+  if constexpr (B::kFusedMlp) {
+    // The density MLP fuses whole; the colour MLP up to h (its last hidden layer is the
+    // fused kernel's output layer, with ReLU), so rgb_linear and the shaping loss's dL/dh
+    // stay outside.
+    const int Dd = spec_.density_depth, Cd = spec_.colour_depth;
+    fused_density_ = spec_.fused_mlp && Dd >= 1 &&
+                     B::mlp_fused_supported(spec_.encoding_dims(), spec_.density_width, Dd, spec_.density_outputs());
+    fused_colour_ = spec_.fused_mlp && Cd >= 2 &&
+                    B::mlp_fused_supported(spec_.colour_input_dims(), spec_.colour_width, Cd - 1, spec_.colour_width);
+  }
+}
+
+template <class B>
+void HashGridField<B>::fused_forward(const T* params, const T* X, T* Y, T* hidden, int in, int width,
+                                     int hidden_layers, int out, Activation output_act) {
+  if constexpr (B::kFusedMlp) B::mlp_fused_forward(params, X, Y, hidden, in, width, hidden_layers, out, n_, output_act);
+}
+
+template <class B>
+void HashGridField<B>::fused_backward(const T* params, const T* X, const T* hidden, const T* Y, const T* dY,
+                                      T* d_params, T* dX, int in, int width, int hidden_layers, int out,
+                                      Activation output_act) {
+  if constexpr (B::kFusedMlp)
+    B::mlp_fused_backward(params, X, hidden, Y, dY, d_params, dX, fused_dz_.data(), in, width, hidden_layers, out,
+                          n_, output_act);
 }
 
 template <class B>
@@ -123,9 +148,11 @@ void HashGridField<B>::reserve(int n) {
   const std::size_t dens_rows = spec_.density_outputs() + spec_.direction_dims();
   x01_.resize(3 * N);
   enc_.resize(E * N);
-  for (auto& b : dens_hidden_) b.resize(D * N);
+  dens_hidden_.resize(spec_.density_depth * D * N);
   dens_out_.resize(dens_rows * N);
-  for (auto& b : colour_out_) b.resize(C * N);
+  colour_hidden_.resize(spec_.colour_depth * C * N);
+  if (fused_density_ || fused_colour_)
+    fused_dz_.resize(std::max((spec_.density_depth + 1) * D, spec_.colour_depth * C) * N);
   rgb_raw_.resize(3 * N);
   grad_dens_out_.resize(dens_rows * N);
   grad_colour_a_.resize(C * N);
@@ -144,23 +171,34 @@ void HashGridField<B>::forward(const T* params, const T* positions, const T* vie
   B::linear_forward(box_affine_.data(), box_affine_.data() + 9, positions, x01_.data(), 3, 3, n, Activation::None);
   B::hash_encode(spec_.grid, params + table_offset_, x01_.data(), n, enc_.data());
   const T* in = enc_.data();
-  for (int i = 0; i < spec_.density_depth; ++i) {
-    const Layer& l = density_layers_[i];
-    B::linear_forward(params + l.weight, params + l.bias, in, dens_hidden_[i].data(), l.in, l.out, n,
-                      Activation::ReLU);
-    in = dens_hidden_[i].data();
+  if (fused_density_) {
+    fused_forward(params + density_layers_[0].weight, enc_.data(), dens_out_.data(), dens_hidden(0),
+                  spec_.encoding_dims(), spec_.density_width, spec_.density_depth, spec_.density_outputs(),
+                  Activation::None);
+  } else {
+    for (int i = 0; i < spec_.density_depth; ++i) {
+      const Layer& l = density_layers_[i];
+      B::linear_forward(params + l.weight, params + l.bias, in, dens_hidden(i), l.in, l.out, n, Activation::ReLU);
+      in = dens_hidden(i);
+    }
+    const Layer& head = density_layers_.back();
+    B::linear_forward(params + head.weight, params + head.bias, in, dens_out_.data(), head.in, head.out, n,
+                      Activation::None);
   }
-  const Layer& head = density_layers_.back();
-  B::linear_forward(params + head.weight, params + head.bias, in, dens_out_.data(), head.in, head.out, n,
-                    Activation::None);
   // The view encoding goes right below the geometry features: colour_in = rows 1.. .
   B::sh4_encode(view_dirs, n, dens_out_.data() + static_cast<std::size_t>(spec_.density_outputs()) * N);
   in = dens_out_.data() + N;
-  for (int i = 0; i < spec_.colour_depth; ++i) {
-    const Layer& l = colour_layers_[i];
-    B::linear_forward(params + l.weight, params + l.bias, in, colour_out_[i].data(), l.in, l.out, n,
-                      Activation::ReLU);
-    in = colour_out_[i].data();
+  if (fused_colour_) {
+    fused_forward(params + colour_layers_[0].weight, in, colour_out(spec_.colour_depth - 1), colour_out(0),
+                  spec_.colour_input_dims(), spec_.colour_width, spec_.colour_depth - 1, spec_.colour_width,
+                  Activation::ReLU);
+    in = colour_out(spec_.colour_depth - 1);
+  } else {
+    for (int i = 0; i < spec_.colour_depth; ++i) {
+      const Layer& l = colour_layers_[i];
+      B::linear_forward(params + l.weight, params + l.bias, in, colour_out(i), l.in, l.out, n, Activation::ReLU);
+      in = colour_out(i);
+    }
   }
   B::linear_forward(params + rgb_layer_.weight, params + rgb_layer_.bias, in, rgb_raw_.data(), rgb_layer_.in, 3, n,
                     Activation::None);
@@ -178,38 +216,52 @@ void HashGridField<B>::backward(const T* params, const T* d_raw_density, const T
   T* cur = grad_colour_a_.data();
   T* next = grad_colour_b_.data();
   if (extra) B::copy(cur, d_head_input, static_cast<std::size_t>(C) * N);
-  B::linear_backward(params + rgb_layer_.weight, colour_out_.back().data(), rgb_raw_.data(), d_raw_rgb,
+  const int Cd = spec_.colour_depth;
+  B::linear_backward(params + rgb_layer_.weight, colour_out(Cd - 1), rgb_raw_.data(), d_raw_rgb,
                      d_params + rgb_layer_.weight, d_params + rgb_layer_.bias, cur, C, 3, n, Activation::None,
                      nullptr, extra);
 
   // Colour MLP, top to bottom (ReLU, in place on the output gradient). The first layer's
   // input gradient lands in rows 1.. of grad_dens_out_ (geometry rows, then the SH rows,
   // which are not used); without geometry features it is not needed at all.
-  for (int i = spec_.colour_depth - 1; i >= 0; --i) {
-    const Layer& l = colour_layers_[i];
-    const T* X = i > 0 ? colour_out_[i - 1].data() : dens_out_.data() + N;
-    T* dX = i > 0 ? next : (spec_.geo_features > 0 ? grad_dens_out_.data() + N : nullptr);
-    B::linear_backward(params + l.weight, X, colour_out_[i].data(), cur, d_params + l.weight, d_params + l.bias, dX,
-                       l.in, l.out, n, Activation::ReLU, cur, false);
-    std::swap(cur, next);
+  T* d_colour_in = spec_.geo_features > 0 ? grad_dens_out_.data() + N : nullptr;
+  if (fused_colour_) {
+    fused_backward(params + colour_layers_[0].weight, dens_out_.data() + N, colour_out(0), colour_out(Cd - 1), cur,
+                   d_params + colour_layers_[0].weight, d_colour_in, spec_.colour_input_dims(), C, Cd - 1, C,
+                   Activation::ReLU);
+  } else {
+    for (int i = Cd - 1; i >= 0; --i) {
+      const Layer& l = colour_layers_[i];
+      const T* X = i > 0 ? colour_out(i - 1) : dens_out_.data() + N;
+      T* dX = i > 0 ? next : d_colour_in;
+      B::linear_backward(params + l.weight, X, colour_out(i), cur, d_params + l.weight, d_params + l.bias, dX, l.in,
+                         l.out, n, Activation::ReLU, cur, false);
+      std::swap(cur, next);
+    }
   }
 
   // Density output layer: dY = [d raw density; d geo features].
   B::copy(grad_dens_out_.data(), d_raw_density, N);
-  const Layer& head = density_layers_.back();
-  const bool hidden = spec_.density_depth > 0;
-  cur = grad_dens_a_.data();
-  next = grad_dens_b_.data();
-  B::linear_backward(params + head.weight, hidden ? dens_hidden_.back().data() : enc_.data(), dens_out_.data(),
-                     grad_dens_out_.data(), d_params + head.weight, d_params + head.bias,
-                     hidden ? cur : grad_enc_.data(), head.in, head.out, n, Activation::None, nullptr, false);
-  for (int i = spec_.density_depth - 1; i >= 0; --i) {
-    const Layer& l = density_layers_[i];
-    const T* X = i > 0 ? dens_hidden_[i - 1].data() : enc_.data();
-    T* dX = i > 0 ? next : grad_enc_.data();
-    B::linear_backward(params + l.weight, X, dens_hidden_[i].data(), cur, d_params + l.weight, d_params + l.bias, dX,
-                       l.in, l.out, n, Activation::ReLU, cur, false);
-    std::swap(cur, next);
+  const int Dd = spec_.density_depth;
+  if (fused_density_) {
+    fused_backward(params + density_layers_[0].weight, enc_.data(), dens_hidden(0), dens_out_.data(),
+                   grad_dens_out_.data(), d_params + density_layers_[0].weight, grad_enc_.data(), spec_.encoding_dims(),
+                   spec_.density_width, Dd, spec_.density_outputs(), Activation::None);
+  } else {
+    const Layer& head = density_layers_.back();
+    cur = grad_dens_a_.data();
+    next = grad_dens_b_.data();
+    B::linear_backward(params + head.weight, Dd > 0 ? dens_hidden(Dd - 1) : enc_.data(), dens_out_.data(),
+                       grad_dens_out_.data(), d_params + head.weight, d_params + head.bias,
+                       Dd > 0 ? cur : grad_enc_.data(), head.in, head.out, n, Activation::None, nullptr, false);
+    for (int i = Dd - 1; i >= 0; --i) {
+      const Layer& l = density_layers_[i];
+      const T* X = i > 0 ? dens_hidden(i - 1) : enc_.data();
+      T* dX = i > 0 ? next : grad_enc_.data();
+      B::linear_backward(params + l.weight, X, dens_hidden(i), cur, d_params + l.weight, d_params + l.bias, dX, l.in,
+                         l.out, n, Activation::ReLU, cur, false);
+      std::swap(cur, next);
+    }
   }
 
   // Into the hash table (accumulated); no position gradient.

@@ -43,6 +43,9 @@ struct CpuBackend {
   using Buffer = HostBuffer<T>;
   using DoubleBuffer = HostBuffer<double>;
   static constexpr const char* kName = "cpu";
+  // No fully fused MLP kernel: the fields chain linear layers (their GEMMs are the CPU's
+  // fast path already).
+  static constexpr bool kFusedMlp = false;
 
   static void upload(T* dst, const T* host, std::size_t n) { std::memcpy(dst, host, n * sizeof(T)); }
   static void download(T* host, const T* src, std::size_t n) { std::memcpy(host, src, n * sizeof(T)); }
@@ -170,6 +173,22 @@ struct CudaBackend {
   using DoubleBuffer = DeviceBuffer<double>;
   using T = float;
   static constexpr const char* kName = "cuda";
+  // The fully fused MLP kernels (model/linear.hpp) for widths 64 and 128.
+  static constexpr bool kFusedMlp = true;
+  static bool mlp_fused_supported(int in, int width, int hidden_layers, int out) {
+    return jnerf::mlp_fused_supported(in, width, hidden_layers, out);
+  }
+  // hidden: hidden_layers x width x n, saved for the backward.
+  static void mlp_fused_forward(const T* params, const T* X, T* Y, T* hidden, int in, int width, int hidden_layers,
+                                int out, int n, Activation output_act) {
+    mlp_fused_forward_cuda(params, X, Y, in, width, hidden_layers, out, n, output_act, nullptr, hidden);
+  }
+  // d_params accumulated, dX written (unless nullptr); dZ: (hidden_layers + 1) x width x n.
+  static void mlp_fused_backward(const T* params, const T* X, const T* hidden, const T* Y, const T* dY, T* d_params,
+                                 T* dX, T* dZ, int in, int width, int hidden_layers, int out, int n,
+                                 Activation output_act) {
+    mlp_fused_backward_cuda(params, X, hidden, Y, dY, d_params, dX, dZ, in, width, hidden_layers, out, n, output_act);
+  }
 
   static void upload(T* dst, const T* host, std::size_t n) {
     cuda_check(cudaMemcpy(dst, host, n * sizeof(T), cudaMemcpyHostToDevice), "upload");

@@ -40,6 +40,7 @@
 #include "activation.cuh"  // DensityActivation
 #include "jnerf/core/config.hpp"
 #include "jnerf/model/encoding.hpp"
+#include "jnerf/model/linear.hpp"
 #include "jnerf/model/param_layout.hpp"
 
 namespace jnerf {
@@ -52,6 +53,9 @@ struct HashGridSpec {
   int colour_width = 64;
   int colour_depth = 2;   // hidden layers of the colour MLP (>= 1: the last one is h)
   int sh_degree = 4;      // spherical-harmonics bands of the view direction; only 4 (16 rows)
+  // On CUDA, run each MLP as one fully fused kernel (model/linear.hpp) where its shape
+  // allows (widths 64 or 128; the colour MLP needs colour_depth >= 2). No effect on the CPU.
+  bool fused_mlp = true;
 
   int encoding_dims() const { return grid.output_dims(); }
   int direction_dims() const { return kSh4Dims; }
@@ -89,7 +93,7 @@ class HashGridField {
   void forward(const T* params, const T* positions, const T* view_dirs, int n);
   const T* raw_density() const { return dens_out_.data(); }
   const T* raw_rgb() const { return rgb_raw_.data(); }
-  const T* head_input() const { return colour_out_.back().data(); }
+  const T* head_input() const { return colour_out(spec_.colour_depth - 1); }
   int samples() const { return n_; }
 
   // Accumulates dL/dparams (all MLP layers and the hash table) given dL/d raw density (n),
@@ -102,6 +106,9 @@ class HashGridField {
   std::size_t rgb_weight_offset() const { return rgb_layer_.weight; }
   std::size_t table_offset() const { return table_offset_; }
   int head_width() const { return spec_.colour_width; }
+  // Whether forward/backward run the density / colour MLP as one fused kernel.
+  bool fused_density_mlp() const { return fused_density_; }
+  bool fused_colour_mlp() const { return fused_colour_; }
   const HashGridSpec& spec() const { return spec_; }
   const std::array<double, 3>& box_min() const { return box_min_; }
   const std::array<double, 3>& box_max() const { return box_max_; }
@@ -109,6 +116,18 @@ class HashGridField {
  private:
   using Layer = LinearParams;
   void reserve(int n);
+  // Hidden layer i's activations (width x n) inside the one buffer per MLP, laid out as
+  // the fused kernels write them: layer i at i * width * n.
+  T* dens_hidden(int i) { return dens_hidden_.data() + static_cast<std::size_t>(i) * spec_.density_width * n_; }
+  T* colour_out(int i) { return colour_hidden_.data() + static_cast<std::size_t>(i) * spec_.colour_width * n_; }
+  const T* colour_out(int i) const {
+    return colour_hidden_.data() + static_cast<std::size_t>(i) * spec_.colour_width * n_;
+  }
+  // The backend's fused MLP kernels (only called when fused_density_ / fused_colour_).
+  void fused_forward(const T* params, const T* X, T* Y, T* hidden, int in, int width, int hidden_layers, int out,
+                     Activation output_act);
+  void fused_backward(const T* params, const T* X, const T* hidden, const T* Y, const T* dY, T* d_params, T* dX,
+                      int in, int width, int hidden_layers, int out, Activation output_act);
 
   HashGridSpec spec_;
   std::array<double, 3> box_min_{}, box_max_{};
@@ -118,6 +137,7 @@ class HashGridField {
   Layer rgb_layer_;
   int n_ = 0, capacity_ = 0;
   bool box_uploaded_ = false;
+  bool fused_density_ = false, fused_colour_ = false;
 
   // The box map as a 3 -> 3 linear layer (diagonal W, then b), so both backends apply it
   // with their GEMM: x01 = W x + b.
@@ -126,10 +146,10 @@ class HashGridField {
   // density output layer writes its 1 + geo rows on top and the SH encoding goes below,
   // so the colour MLP reads rows 1.. as one contiguous input (no copy).
   typename B::Buffer x01_, enc_, dens_out_, rgb_raw_;
-  std::vector<typename B::Buffer> dens_hidden_, colour_out_;
+  typename B::Buffer dens_hidden_, colour_hidden_;  // density_depth / colour_depth layers
   // Backward scratch: dL/d dens_out_ (same layout), two ping-pong buffers per MLP width,
-  // dL/d enc.
-  typename B::Buffer grad_dens_out_, grad_colour_a_, grad_colour_b_, grad_dens_a_, grad_dens_b_, grad_enc_;
+  // dL/d enc, and the fused backward's per-layer dZ.
+  typename B::Buffer grad_dens_out_, grad_colour_a_, grad_colour_b_, grad_dens_a_, grad_dens_b_, grad_enc_, fused_dz_;
 };
 
 }  // namespace jnerf

@@ -1,6 +1,7 @@
 // CUDA launchers for the per-ray Jacobians (kernels/jacobian.cuh holds the math, shared
 // with the CPU backend). Forward: one thread per (ray, column); backward: one thread per
-// sample; responses: one thread per (class, ray).
+// sample; propagation responses: one thread per ray (per class and ray for the
+// multi-class ones).
 #include <cuda_runtime.h>
 
 #include <stdexcept>
@@ -42,6 +43,27 @@ __global__ void weighted_abs_sum_kernel(long long R, int S, int C, const float* 
   out[c * R + r] = weighted_abs_sum_ray(r, S, w, m + c * R * S);
 }
 
+__global__ void head_colour_change_kernel(long long R, int S, const float* __restrict__ w, const float* __restrict__ z,
+                                          const float* __restrict__ dz, float* __restrict__ out) {
+  const long long r = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+  if (r < R) out[r] = static_cast<float>(head_colour_change_ray(r, S, R * S, w, z, dz));
+}
+
+__global__ void raw_colour_change_kernel(long long R, int S, const float* __restrict__ w,
+                                         const float* __restrict__ raw0, const float* __restrict__ raw,
+                                         float* __restrict__ out) {
+  const long long r = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+  if (r < R) out[r] = static_cast<float>(raw_colour_change_ray(r, S, R * S, w, raw0, raw));
+}
+
+__global__ void linear_colour_change_kernel(long long R, int C, int Dk, const float* __restrict__ J,
+                                            const float* __restrict__ dirs, double step, float* __restrict__ out) {
+  const long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+  if (t >= R * C) return;
+  const long long r = t % R, c = t / R;
+  out[c * R + r] = static_cast<float>(linear_colour_change_ray(r, Dk, J, dirs + c * 3 * Dk, step));
+}
+
 void check_launch(const char* what) {
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
@@ -67,6 +89,24 @@ void weighted_abs_sum_cuda(long long R, int S, int C, const float* w, const floa
   if (R <= 0 || C <= 0) return;
   weighted_abs_sum_kernel<<<blocks_for(R * C), kThreads>>>(R, S, C, w, m, out);
   check_launch("weighted_abs_sum_cuda");
+}
+
+void head_colour_change_cuda(long long R, int S, const float* w, const float* z, const float* dz, float* out) {
+  if (R <= 0) return;
+  head_colour_change_kernel<<<blocks_for(R), kThreads>>>(R, S, w, z, dz, out);
+  check_launch("head_colour_change_cuda");
+}
+
+void raw_colour_change_cuda(long long R, int S, const float* w, const float* raw0, const float* raw, float* out) {
+  if (R <= 0) return;
+  raw_colour_change_kernel<<<blocks_for(R), kThreads>>>(R, S, w, raw0, raw, out);
+  check_launch("raw_colour_change_cuda");
+}
+
+void linear_colour_change_cuda(long long R, int C, int Dk, const float* J, const float* dirs, double step, float* out) {
+  if (R <= 0 || C <= 0) return;
+  linear_colour_change_kernel<<<blocks_for(R * C), kThreads>>>(R, C, Dk, J, dirs, step, out);
+  check_launch("linear_colour_change_cuda");
 }
 
 }  // namespace jnerf

@@ -85,4 +85,55 @@ JN_HD T weighted_abs_sum_ray(long long r, int S, const T* w, const T* m) {
   return acc;
 }
 
+// 2D response of ray r to a head perturbation, exactly (perturb2d): the head moves only
+// the sample colours, s_ik = sigmoid(z_ik) -> sigmoid(z_ik + dz_ik), so
+//   R = (1/3) sum_k | sum_i w_i (sigmoid(z_ik + dz_ik) - sigmoid(z_ik)) |.
+// The difference is formed as sigmoid(z + dz) (1 - sigmoid(z)) (1 - e^-dz), which keeps
+// its relative precision for small dz, and summed in double. z, dz: 3 x n; w: n.
+template <class T>
+JN_HD double head_colour_change_ray(long long r, int S, long long n, const T* w, const T* z, const T* dz) {
+  double total = 0;
+  for (int k = 0; k < 3; ++k) {
+    double change = 0;
+    for (int i = 0; i < S; ++i) {
+      const long long idx = r * S + i;
+      const double z0 = double(z[k * n + idx]), d = double(dz[k * n + idx]);
+      const double after = 1.0 / (1.0 + exp(-(z0 + d))), before_complement = 1.0 / (1.0 + exp(z0));
+      change += double(w[idx]) * after * before_complement * -expm1(-d);
+    }
+    total += change < 0 ? -change : change;
+  }
+  return total / 3;
+}
+
+// 3D response of ray r from two raw-colour evaluations (perturb3d):
+//   R = sum_i w_i | mean_k (raw_ik - raw0_ik) |,   raw, raw0: 3 x n.
+template <class T>
+JN_HD double raw_colour_change_ray(long long r, int S, long long n, const T* w, const T* raw0, const T* raw) {
+  double acc = 0;
+  for (int i = 0; i < S; ++i) {
+    const long long idx = r * S + i;
+    double mean = 0;
+    for (int k = 0; k < 3; ++k) mean += double(raw[k * n + idx]) - double(raw0[k * n + idx]);
+    mean /= 3;
+    acc += double(w[idx]) * (mean < 0 ? -mean : mean);
+  }
+  return acc;
+}
+
+// First-order 2D response of ray r to W += step * dir (linear2d), from its channel-block
+// Jacobian J_r (3 x Dk, dC_k / dW[k, :]): R = (1/3) sum_k | step dir[k, :] . J_r[k, :] |.
+template <class T, class U>
+JN_HD double linear_colour_change_ray(long long r, int Dk, const T* J, const U* dir, double step) {
+  const T* row = J + r * 3 * Dk;
+  double total = 0;
+  for (int k = 0; k < 3; ++k) {
+    double dc = 0;
+    for (int j = 0; j < Dk; ++j) dc += double(dir[k * Dk + j]) * double(row[k * Dk + j]);
+    dc *= step;
+    total += dc < 0 ? -dc : dc;
+  }
+  return total / 3;
+}
+
 }  // namespace jnerf

@@ -327,6 +327,74 @@ void expect_close(const std::vector<float>& a, const std::vector<float>& b, floa
 
 }  // namespace
 
+// The per-ray propagation responses against their definitions written out directly.
+TEST(PropagationResponses, HeadColourChangeIsTheExactSigmoidDifference) {
+  const int R = 3, S = 4;
+  const long long n = R * S;
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(-3.0, 3.0), p(0.0, 0.3);
+  std::vector<double> w(n), z(3 * n), dz(3 * n);
+  for (double& v : w) v = p(rng);
+  for (double& v : z) v = u(rng);
+  for (std::size_t i = 0; i < dz.size(); ++i) dz[i] = i % 5 == 0 ? 1e-7 * u(rng) : u(rng);  // tiny ones too
+  std::vector<double> out(R);
+  jnerf::head_colour_change_cpu<double>(R, S, w.data(), z.data(), dz.data(), out.data());
+  auto sig = [](double x) { return 1 / (1 + std::exp(-x)); };
+  for (int r = 0; r < R; ++r) {
+    double expected = 0;
+    for (int k = 0; k < 3; ++k) {
+      double change = 0;
+      for (int i = 0; i < S; ++i) {
+        const long long idx = r * S + i;
+        change += w[idx] * (sig(z[k * n + idx] + dz[k * n + idx]) - sig(z[k * n + idx]));
+      }
+      expected += std::abs(change);
+    }
+    EXPECT_NEAR(out[r], expected / 3, 1e-14) << r;
+  }
+  // Small steps keep their relative precision in float (no cancellation of two sigmoids).
+  const std::vector<float> wf(w.begin(), w.end()), zf(z.begin(), z.end());
+  std::vector<float> small(3 * n, 1e-6f), outf(R);
+  jnerf::head_colour_change_cpu<float>(R, S, wf.data(), zf.data(), small.data(), outf.data());
+  const std::vector<double> smalld(small.begin(), small.end());
+  std::vector<double> ref(R);
+  jnerf::head_colour_change_cpu<double>(R, S, std::vector<double>(wf.begin(), wf.end()).data(),
+                                        std::vector<double>(zf.begin(), zf.end()).data(), smalld.data(), ref.data());
+  for (int r = 0; r < R; ++r) EXPECT_NEAR(outf[r], ref[r], 1e-6 * ref[r]) << r;
+}
+
+TEST(PropagationResponses, RawAndLinearColourChanges) {
+  const int R = 2, S = 3, Dk = 2, C = 2;
+  const long long n = R * S;
+  const std::vector<double> w = {0.5, 0.25, 0.0, 1.0, 0.1, 0.2};
+  std::vector<double> raw0(3 * n), raw(3 * n);
+  for (long long i = 0; i < 3 * n; ++i) {
+    raw0[i] = 0.1 * double(i);
+    raw[i] = raw0[i] + (i % 2 ? 0.3 : -0.6);
+  }
+  std::vector<double> out(R);
+  jnerf::raw_colour_change_cpu<double>(R, S, w.data(), raw0.data(), raw.data(), out.data());
+  for (int r = 0; r < R; ++r) {
+    double expected = 0;
+    for (int i = 0; i < S; ++i) {
+      const long long idx = r * S + i;
+      double mean = 0;
+      for (int k = 0; k < 3; ++k) mean += raw[k * n + idx] - raw0[k * n + idx];
+      expected += w[idx] * std::abs(mean / 3);
+    }
+    EXPECT_NEAR(out[r], expected, 1e-15) << r;
+  }
+  // J: R x 3 x Dk; dirs: C x 3 x Dk. Ray 0, class 1 by hand below.
+  const std::vector<double> J = {1, 2, 3, 4, 5, 6, -1, 0, 0, 2, 1, 1};
+  const std::vector<double> dirs = {1, 0, 0, 1, 1, 1, 0.5, -1, 2, 0, -1, 0};
+  std::vector<double> lin(C * R);
+  jnerf::linear_colour_change_cpu<double>(R, C, Dk, J.data(), dirs.data(), 0.1, lin.data());
+  // class 1, ray 0: rows (0.5,-1).(1,2) = -1.5, (2,0).(3,4) = 6, (-1,0).(5,6) = -5 -> 0.1 * 12.5 / 3
+  EXPECT_NEAR(lin[1 * R + 0], 0.1 * 12.5 / 3, 1e-15);
+  // class 0, ray 1: (1,0).(-1,0) = -1, (0,1).(0,2) = 2, (1,1).(1,1) = 2 -> 0.1 * 5 / 3
+  EXPECT_NEAR(lin[0 * R + 1], 0.1 * 5.0 / 3, 1e-15);
+}
+
 TEST(JacobianCuda, ForwardAndBackwardMatchTheCpu) {
   JN_REQUIRE_CUDA();
 #ifdef JNERF_HAVE_CUDA
@@ -357,5 +425,24 @@ TEST(JacobianCuda, ForwardAndBackwardMatchTheCpu) {
   DeviceBuffer md{m}, out{std::vector<float>(C * in.R)};
   jnerf::weighted_abs_sum_cuda(in.R, in.S, C, w.ptr, md.ptr, out.ptr);
   expect_close(out.download(), out_cpu, 1e-5f);
+
+  // The 2D responses: exact (head logit change m / 4 on raw colours s) and first order.
+  std::vector<float> dzh(3 * n), raw1(3 * n), head_cpu(in.R), raw_cpu(in.R), lin_cpu(C * in.R);
+  for (std::size_t i = 0; i < 3 * n; ++i) {
+    dzh[i] = m[i] / 4;
+    raw1[i] = in.s[i] + m[i];
+  }
+  const std::vector<float> dirs(m.begin(), m.begin() + C * 3 * in.Dk);
+  jnerf::head_colour_change_cpu<float>(in.R, in.S, in.w.data(), in.s.data(), dzh.data(), head_cpu.data());
+  jnerf::raw_colour_change_cpu<float>(in.R, in.S, in.w.data(), in.s.data(), raw1.data(), raw_cpu.data());
+  jnerf::linear_colour_change_cpu<float>(in.R, C, in.Dk, g_cpu.data(), dirs.data(), 0.1, lin_cpu.data());
+  DeviceBuffer dzd{dzh}, rawd{raw1}, dirsd{dirs}, gd{g_cpu}, head_out{std::vector<float>(in.R)},
+      raw_out{std::vector<float>(in.R)}, lin_out{std::vector<float>(C * in.R)};
+  jnerf::head_colour_change_cuda(in.R, in.S, w.ptr, s.ptr, dzd.ptr, head_out.ptr);
+  jnerf::raw_colour_change_cuda(in.R, in.S, w.ptr, s.ptr, rawd.ptr, raw_out.ptr);
+  jnerf::linear_colour_change_cuda(in.R, C, in.Dk, gd.ptr, dirsd.ptr, 0.1, lin_out.ptr);
+  expect_close(head_out.download(), head_cpu, 1e-5f);
+  expect_close(raw_out.download(), raw_cpu, 1e-5f);
+  expect_close(lin_out.download(), lin_cpu, 1e-5f);
 #endif
 }

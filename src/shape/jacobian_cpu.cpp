@@ -58,12 +58,37 @@ void weighted_abs_sum_cpu(long long R, int S, int C, const T* w, const T* m, T* 
     for (int c = 0; c < C; ++c) out[c * R + r] = weighted_abs_sum_ray(r, S, w, m + c * n);
 }
 
+template <class T>
+void head_colour_change_cpu(long long R, int S, const T* w, const T* z, const T* dz, T* out) {
+  const long long n = R * S;
+#pragma omp parallel for schedule(static)
+  for (long long r = 0; r < R; ++r) out[r] = static_cast<T>(head_colour_change_ray(r, S, n, w, z, dz));
+}
+
+template <class T>
+void raw_colour_change_cpu(long long R, int S, const T* w, const T* raw0, const T* raw, T* out) {
+  const long long n = R * S;
+#pragma omp parallel for schedule(static)
+  for (long long r = 0; r < R; ++r) out[r] = static_cast<T>(raw_colour_change_ray(r, S, n, w, raw0, raw));
+}
+
+template <class T>
+void linear_colour_change_cpu(long long R, int C, int Dk, const T* J, const T* dirs, double step, T* out) {
+#pragma omp parallel for schedule(static)
+  for (long long r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c)
+      out[c * R + r] = static_cast<T>(linear_colour_change_ray(r, Dk, J, dirs + static_cast<long long>(c) * 3 * Dk, step));
+}
+
 #define JNERF_INSTANTIATE(T)                                                                                      \
   template std::vector<T> channel_coefficients<T>(JacobianChannels, int, std::mt19937_64&);                     \
   template void jacobian_forward_cpu<T>(long long, int, int, int, const T*, const T*, const T*, const T*, T*);   \
   template void jacobian_backward_cpu<T>(long long, int, int, int, const T*, const T*, const T*, const T*,       \
                                          const T*, T*, T*, T*);                                                 \
-  template void weighted_abs_sum_cpu<T>(long long, int, int, const T*, const T*, T*);
+  template void weighted_abs_sum_cpu<T>(long long, int, int, const T*, const T*, T*);                             \
+  template void head_colour_change_cpu<T>(long long, int, const T*, const T*, const T*, T*);                     \
+  template void raw_colour_change_cpu<T>(long long, int, const T*, const T*, const T*, T*);                      \
+  template void linear_colour_change_cpu<T>(long long, int, int, const T*, const T*, double, T*);
 JNERF_INSTANTIATE(float)
 JNERF_INSTANTIATE(double)
 #undef JNERF_INSTANTIATE

@@ -142,13 +142,35 @@ class Engine final : public NerfEngine {
         for (int j = 0; j < V; ++j) mix_w[c * V + j] += static_cast<T>(step / 3 * directions[c * D + k * Dk + j]);
         if (spec.bias) mix_b[c] += static_cast<T>(step / 3 * directions[c * D + k * Dk + V]);
       }
-    typename B::Buffer mix_w_dev, mix_b_dev, mixed, sums;
+    typename B::Buffer mix_w_dev, mix_b_dev, mixed, sums, raw0, dz, dirs_dev, step_w_dev, step_b_dev;
     if (mode == ResponseMode::Linear3D) {
       mix_w_dev.resize(mix_w.size());
       mix_b_dev.resize(C);
       B::upload(mix_w_dev.data(), mix_w.data(), mix_w.size());
       B::upload(mix_b_dev.data(), mix_b.data(), C);
+    } else if (mode == ResponseMode::Linear2D) {
+      const std::vector<T> d(directions.begin(), directions.end());
+      dirs_dev.resize(d.size());
+      B::upload(dirs_dev.data(), d.data(), d.size());
+    } else if (mode == ResponseMode::Perturb2D) {
+      // The per-class logit change as a linear layer: step * dir_c (3 x V), step * bias part.
+      std::vector<T> sw(static_cast<std::size_t>(C) * 3 * V), sb(static_cast<std::size_t>(C) * 3, T(0));
+      for (int c = 0; c < C; ++c)
+        for (int k = 0; k < 3; ++k) {
+          for (int j = 0; j < V; ++j) sw[(c * 3 + k) * V + j] = static_cast<T>(step * directions[c * D + k * Dk + j]);
+          if (spec.bias) sb[c * 3 + k] = static_cast<T>(step * directions[c * D + k * Dk + V]);
+        }
+      step_w_dev.resize(sw.size());
+      step_b_dev.resize(sb.size());
+      B::upload(step_w_dev.data(), sw.data(), sw.size());
+      B::upload(step_b_dev.data(), sb.data(), sb.size());
     }
+    // C x R responses of a chunk (on the backend) into `out` at the chunk's pixels.
+    auto copy_out = [&](const typename B::Buffer& chunk_sums, int R, int classes, std::size_t start) {
+      const std::vector<T> host = download(chunk_sums, static_cast<std::size_t>(classes) * R);
+      for (int c = 0; c < classes; ++c)
+        for (int r = 0; r < R; ++r) out[c * n_view + start + r] = static_cast<float>(host[c * R + r]);
+    };
     const JacobianSpec blocks{JacobianChannels::Blocks, spec.bias, V};
     try {
       for_each_chunk(origins, dirs, n_view, chunk, [&](std::size_t start, int R) {
@@ -160,76 +182,38 @@ class Engine final : public NerfEngine {
           B::linear_forward(mix_w_dev.data(), mix_b_dev.data(), pipeline_.fine_head_input(), mixed.data(), V, C,
                             static_cast<int>(ns), Activation::None);
           B::weighted_abs_sum(R, S, C, pipeline_.fine_weights(), mixed.data(), sums.data());
-          const std::vector<T> host = download(sums, static_cast<std::size_t>(C) * R);
-          for (int c = 0; c < C; ++c)
-            for (int r = 0; r < R; ++r) out[c * n_view + start + r] = static_cast<float>(host[c * R + r]);
+          copy_out(sums, R, C, start);
         } else if (mode == ResponseMode::Linear2D) {
           // dC_k = step * dir_c[k, :] . J_r[k, :] to first order (J: the channel blocks).
-          const std::vector<T> J = pipeline_.fine_jacobians(blocks, channel_coefficients<T>(blocks.channels, R, unused_rng_));
-          for (int c = 0; c < C; ++c)
-            for (int r = 0; r < R; ++r) {
-              double resp = 0;
-              for (int k = 0; k < 3; ++k) {
-                double dc = 0;
-                for (int j = 0; j < Dk; ++j) dc += directions[c * D + k * Dk + j] * double(J[r * D + k * Dk + j]);
-                resp += std::abs(step * dc);
-              }
-              out[c * n_view + start + r] = static_cast<float>(resp / 3);
-            }
+          pipeline_.compute_fine_jacobians(blocks, channel_coefficients<T>(blocks.channels, R, unused_rng_));
+          sums.resize(static_cast<std::size_t>(C) * R);
+          B::linear_colour_change(R, C, Dk, pipeline_.fine_jacobians_on_backend(), dirs_dev.data(), step, sums.data());
+          copy_out(sums, R, C, start);
         } else if (mode == ResponseMode::Perturb3D) {
-          const std::vector<T> raw0 = download_ptr(pipeline_.fine_raw_rgb(), 3 * ns);
-          const std::vector<T> w = download_ptr(pipeline_.fine_weights(), ns);
+          raw0.resize(3 * ns);
+          B::copy(raw0.data(), pipeline_.fine_raw_rgb(), 3 * ns);
+          sums.resize(static_cast<std::size_t>(C) * R);
           for (int c = 0; c < C; ++c) {
             pipeline_.set_fine_head_params(perturbed_head(c));
             pipeline_.reevaluate_fine();
-            const std::vector<T> raw = download_ptr(pipeline_.fine_raw_rgb(), 3 * ns);
-            for (int r = 0; r < R; ++r) {
-              double resp = 0;
-              for (int i = 0; i < S; ++i) {
-                const std::size_t idx = static_cast<std::size_t>(r) * S + i;
-                double mean = 0;
-                for (int k = 0; k < 3; ++k) mean += double(raw[k * ns + idx]) - double(raw0[k * ns + idx]);
-                resp += double(w[idx]) * std::abs(mean / 3);
-              }
-              out[c * n_view + start + r] = static_cast<float>(resp);
-            }
+            B::raw_colour_change(R, S, pipeline_.fine_weights(), raw0.data(), pipeline_.fine_raw_rgb(),
+                                 sums.data() + static_cast<std::size_t>(c) * R);
           }
           pipeline_.set_fine_head_params(head);
+          copy_out(sums, R, C, start);
         } else if (mode == ResponseMode::Perturb2D) {
           // The head cannot move densities, samples or h: C' - C = sum_i w_i (s(z + dz) - s(z))
-          // with dz = step * (dir_c[k, :] . h_i + dir_c[k, V]), evaluated as one GEMM per class.
-          const std::vector<T> raw0 = download_ptr(pipeline_.fine_raw_rgb(), 3 * ns);
-          const std::vector<T> w = download_ptr(pipeline_.fine_weights(), ns);
-          std::vector<T> dw(3 * V), db(3);
-          typename B::Buffer dw_dev, db_dev, dz_dev;
-          dw_dev.resize(3 * V);
-          db_dev.resize(3);
-          dz_dev.resize(3 * ns);
+          // with dz = step * (dir_c[k, :] . h_i + dir_c[k, V]), one (3 x V) GEMM per class.
+          dz.resize(3 * ns);
+          sums.resize(static_cast<std::size_t>(C) * R);
           for (int c = 0; c < C; ++c) {
-            for (int k = 0; k < 3; ++k) {
-              for (int j = 0; j < V; ++j) dw[k * V + j] = static_cast<T>(step * directions[c * D + k * Dk + j]);
-              db[k] = spec.bias ? static_cast<T>(step * directions[c * D + k * Dk + V]) : T(0);
-            }
-            B::upload(dw_dev.data(), dw.data(), dw.size());
-            B::upload(db_dev.data(), db.data(), 3);
-            B::linear_forward(dw_dev.data(), db_dev.data(), pipeline_.fine_head_input(), dz_dev.data(), V, 3,
-                              static_cast<int>(ns), Activation::None);
-            const std::vector<T> dz = download(dz_dev, 3 * ns);
-            for (int r = 0; r < R; ++r) {
-              double resp = 0;
-              for (int k = 0; k < 3; ++k) {
-                double change = 0;
-                for (int i = 0; i < S; ++i) {
-                  const std::size_t idx = k * ns + static_cast<std::size_t>(r) * S + i;
-                  const double z = raw0[idx];
-                  change += double(w[static_cast<std::size_t>(r) * S + i]) *
-                            (1 / (1 + std::exp(-(z + double(dz[idx])))) - 1 / (1 + std::exp(-z)));
-                }
-                resp += std::abs(change);
-              }
-              out[c * n_view + start + r] = static_cast<float>(resp / 3);
-            }
+            B::linear_forward(step_w_dev.data() + static_cast<std::size_t>(c) * 3 * V,
+                              step_b_dev.data() + static_cast<std::size_t>(c) * 3, pipeline_.fine_head_input(),
+                              dz.data(), V, 3, static_cast<int>(ns), Activation::None);
+            B::head_colour_change(R, S, pipeline_.fine_weights(), pipeline_.fine_raw_rgb(), dz.data(),
+                                  sums.data() + static_cast<std::size_t>(c) * R);
           }
+          copy_out(sums, R, C, start);
         } else {  // Render2D: re-render the chunk with each perturbed head
           const std::vector<T> rgb0 = pipeline_.rgb_fine();
           for (int c = 0; c < C; ++c) {

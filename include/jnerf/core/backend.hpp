@@ -102,6 +102,15 @@ struct CpuBackend {
   static void weighted_abs_sum(long long R, int S, int C, const T* w, const T* m, T* out) {
     weighted_abs_sum_cpu(R, S, C, w, m, out);
   }
+  static void head_colour_change(long long R, int S, const T* w, const T* z, const T* dz, T* out) {
+    head_colour_change_cpu(R, S, w, z, dz, out);
+  }
+  static void raw_colour_change(long long R, int S, const T* w, const T* raw0, const T* raw, T* out) {
+    raw_colour_change_cpu(R, S, w, raw0, raw, out);
+  }
+  static void linear_colour_change(long long R, int C, int Dk, const T* J, const T* dirs, double step, T* out) {
+    linear_colour_change_cpu(R, C, Dk, J, dirs, step, out);
+  }
   // The shaping loss on B Jacobians (shape/contrastive_kernels.hpp); no scratch needed.
   static ContrastiveStats contrastive_loss(const T* g, int B, int D, const double* affinity,
                                            const ContrastiveParams& p, double tau, T* grad, DoubleBuffer&) {
@@ -250,6 +259,15 @@ struct CudaBackend {
   }
   static void weighted_abs_sum(long long R, int S, int C, const T* w, const T* m, T* out) {
     weighted_abs_sum_cuda(R, S, C, w, m, out);
+  }
+  static void head_colour_change(long long R, int S, const T* w, const T* z, const T* dz, T* out) {
+    head_colour_change_cuda(R, S, w, z, dz, out);
+  }
+  static void raw_colour_change(long long R, int S, const T* w, const T* raw0, const T* raw, T* out) {
+    raw_colour_change_cuda(R, S, w, raw0, raw, out);
+  }
+  static void linear_colour_change(long long R, int C, int Dk, const T* J, const T* dirs, double step, T* out) {
+    linear_colour_change_cuda(R, C, Dk, J, dirs, step, out);
   }
   static ContrastiveStats contrastive_loss(const T* g, int B, int D, const double* affinity,
                                            const ContrastiveParams& p, double tau, T* grad, DoubleBuffer& scratch) {

@@ -45,6 +45,16 @@ void jacobian_backward_cpu(long long R, int S, int V, int Dk, const T* coef, con
 // out[c * R + r] = sum_i w_i |m[c * n + r * S + i]| for C classes.
 template <class T>
 void weighted_abs_sum_cpu(long long R, int S, int C, const T* w, const T* m, T* out);
+// Per-ray propagation responses (kernels/jacobian.cuh): out[r] for one class (head: the
+// exact 2D change given the head's logit change dz; raw: the 3D change between two raw
+// colour evaluations), and out[c * R + r] for C directions (linear: the first-order 2D
+// change from the channel-block Jacobians, dirs C x 3Dk).
+template <class T>
+void head_colour_change_cpu(long long R, int S, const T* w, const T* z, const T* dz, T* out);
+template <class T>
+void raw_colour_change_cpu(long long R, int S, const T* w, const T* raw0, const T* raw, T* out);
+template <class T>
+void linear_colour_change_cpu(long long R, int C, int Dk, const T* J, const T* dirs, double step, T* out);
 
 #ifdef JNERF_HAVE_CUDA
 void jacobian_forward_cuda(long long R, int S, int V, int Dk, const float* coef, const float* w, const float* s,
@@ -52,6 +62,9 @@ void jacobian_forward_cuda(long long R, int S, int V, int Dk, const float* coef,
 void jacobian_backward_cuda(long long R, int S, int V, int Dk, const float* coef, const float* G, const float* w,
                             const float* s, const float* h, float* d_h, float* d_z, float* d_w);
 void weighted_abs_sum_cuda(long long R, int S, int C, const float* w, const float* m, float* out);
+void head_colour_change_cuda(long long R, int S, const float* w, const float* z, const float* dz, float* out);
+void raw_colour_change_cuda(long long R, int S, const float* w, const float* raw0, const float* raw, float* out);
+void linear_colour_change_cuda(long long R, int C, int Dk, const float* J, const float* dirs, double step, float* out);
 #endif
 
 }  // namespace jnerf

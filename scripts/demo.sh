@@ -14,7 +14,7 @@ build_dir=${JNERF_BUILD_DIR:-$root/build}
 preset=${JNERF_DEMO_PRESET:-room0_small}
 out=${JNERF_DEMO_OUT:-$root/runs/demo}
 iters=${JNERF_DEMO_ITERS:-1000}
-shape_iters=${JNERF_DEMO_SHAPE_ITERS:-1000}
+shape_iters=${JNERF_DEMO_SHAPE_ITERS:-3000}
 mode=${JNERF_DEMO_MODE:-linear2d}
 
 "$root/scripts/setup.sh"

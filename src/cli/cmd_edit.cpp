@@ -3,10 +3,9 @@
 // edit.json.
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <iostream>
 
-#include "commands.hpp"
+#include "clicked_run.hpp"
 #include "jnerf/core/error.hpp"
 #include "jnerf/io/image_io.hpp"
 #include "jnerf/propagate/entity_edit.hpp"
@@ -14,56 +13,41 @@
 namespace jnerf::cli {
 namespace {
 
-std::string view_stem(int id) {
-  char stem[32];
-  std::snprintf(stem, sizeof(stem), "%05d", id);
-  return stem;
-}
-
 Json number_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
 
 }  // namespace
 
 void add_edit(CLI::App& app, const GlobalOptions& global, Action& action) {
   struct Args {
-    std::string run, out, click, colour, views = "test", checkpoint;
-    int view = -1, train_index = -1, max_views = 0, iterations = 5;
+    ClickedRunOptions target;
+    std::string out, click, colour;
+    int iterations = 5;
     double strength = 1.0, tolerance = 2e-3, max_logit = 12;
     bool bias = false;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("edit", "recolour the clicked entity of a shaped NeRF");
-  cmd->add_option("--run", a->run, "run folder")->required();
-  auto* view = cmd->add_option("--view", a->view, "the clicked view: a frame id of the dataset");
-  cmd->add_option("--train-index", a->train_index, "the clicked view: an index into the training views")
-      ->excludes(view);
+  add_clicked_run_options(cmd, a->target, "render");
   cmd->add_option("--click", a->click, "the clicked pixel X,Y of that view")->required();
   cmd->add_option("--colour,--color", a->colour, "target colour R,G,B (0..1, or integers 0..255)")->required();
   cmd->add_option("--out", a->out, "output folder")->required();
-  cmd->add_option("--views", a->views, "views to render: test, train or all (default test)")
-      ->check(CLI::IsMember({"test", "train", "all"}));
-  cmd->add_option("--max-views", a->max_views, "at most N of them, evenly spread (0 = all)")
-      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--strength", a->strength, "fraction of the way to the target colour (default 1)");
   cmd->add_option("--iterations", a->iterations, "re-render corrections at most (default 5)");
   cmd->add_option("--tolerance", a->tolerance, "per-channel tolerance on the clicked pixel (default 0.002)");
   cmd->add_option("--max-logit-change", a->max_logit, "bound on the click's pre-sigmoid colour change (default 12)");
   cmd->add_flag("--bias", a->bias, "also move the RGB head's bias along its Jacobian");
-  cmd->add_option("--checkpoint", a->checkpoint, "checkpoint file (default: the newest shape, else nerf, checkpoint)");
   cmd->callback([a, &global, &action] {
     action = [a, &global] {
       const PixelPos click = parse_pixel(a->click);
       const std::array<double, 3> colour = parse_colour(a->colour);
-      const RunDir run(a->run);
-      const Json config = run.read_config();
-      const std::string device = run_device(global, config);
-      LoadedRun model = load_run_model(run, config, device, a->checkpoint);
+      ClickedRun target = open_clicked_run(a->target, global);
+      LoadedRun& model = target.model;
       NerfEngine& engine = *model.engine;
       const Dataset& dataset = model.dataset;
-      const int clicked = clicked_view_index(dataset, a->view, a->train_index);
+      const int clicked = target.clicked;
       const Frame& clicked_view = dataset.frames[clicked];
       check_pixel(clicked_view, click);
-      std::vector<int> views = split_view_indices(dataset, a->views, a->max_views);
+      std::vector<int>& views = target.views;
       if (std::find(views.begin(), views.end(), clicked) == views.end()) views.insert(views.begin(), clicked);
 
       EditSettings settings;

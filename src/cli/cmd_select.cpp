@@ -1,23 +1,16 @@
 // jnerf select: one or a few clicks on a view select their entity in every view of a
 // shaped NeRF (propagate/entity_edit.hpp); masks, overlays and select.json.
 #include <cmath>
-#include <cstdio>
 #include <iostream>
 #include <set>
 
-#include "commands.hpp"
+#include "clicked_run.hpp"
 #include "jnerf/core/error.hpp"
 #include "jnerf/io/image_io.hpp"
 #include "jnerf/propagate/entity_edit.hpp"
 
 namespace jnerf::cli {
 namespace {
-
-std::string view_stem(int id) {
-  char stem[32];
-  std::snprintf(stem, sizeof(stem), "%05d", id);
-  return stem;
-}
 
 ImageU8 mask_image(const EntityMask& m) {
   ImageU8 out(m.width, m.height, 1);
@@ -29,47 +22,37 @@ ImageU8 mask_image(const EntityMask& m) {
 
 void add_select(CLI::App& app, const GlobalOptions& global, Action& action) {
   struct Args {
-    std::string run, out, views = "test", mode = "linear3d", scale = "view", checkpoint;
+    ClickedRunOptions target;
+    std::string out, mode = "linear3d", scale = "view";
     std::vector<std::string> clicks;
-    int view = -1, train_index = -1, max_views = 0;
     double threshold = 0.5, step = 0;
   };
   auto a = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("select", "select the clicked entity in every view of a shaped NeRF");
-  cmd->add_option("--run", a->run, "run folder")->required();
-  auto* view = cmd->add_option("--view", a->view, "the clicked view: a frame id of the dataset");
-  cmd->add_option("--train-index", a->train_index, "the clicked view: an index into the training views")
-      ->excludes(view);
+  add_clicked_run_options(cmd, a->target, "select in");
   cmd->add_option("--click", a->clicks, "a clicked pixel X,Y of that view (repeatable)")->required();
   cmd->add_option("--out", a->out, "output folder")->required();
-  cmd->add_option("--views", a->views, "views to select in: test, train or all (default test)")
-      ->check(CLI::IsMember({"test", "train", "all"}));
-  cmd->add_option("--max-views", a->max_views, "at most N of them, evenly spread (0 = all)")
-      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--mode", a->mode, "response: linear3d (default), perturb3d, linear2d or perturb2d")
       ->check(CLI::IsMember({"linear3d", "perturb3d", "linear2d", "perturb2d"}));
   cmd->add_option("--scale", a->scale, "response scale: view (per view, as propagate; default) or clicks")
       ->check(CLI::IsMember({"view", "clicks"}));
   cmd->add_option("--threshold", a->threshold, "mask where the post-processed response exceeds this (default 0.5)");
   cmd->add_option("--step", a->step, "perturbation step t (default: the run's propagate.step)");
-  cmd->add_option("--checkpoint", a->checkpoint, "checkpoint file (default: the newest shape, else nerf, checkpoint)");
   cmd->callback([a, &global, &action] {
     action = [a, &global] {
       std::vector<PixelPos> clicks;
       for (const std::string& c : a->clicks) clicks.push_back(parse_pixel(c));
-      const RunDir run(a->run);
-      const Json config = run.read_config();
-      const std::string device = run_device(global, config);
-      SelectSettings settings = SelectSettings::from_config(config);
+      ClickedRun target = open_clicked_run(a->target, global);
+      LoadedRun& model = target.model;
+      SelectSettings settings = SelectSettings::from_config(model.config);
       settings.mode = parse_response_mode(a->mode);
       settings.scale = parse_select_scale(a->scale);
       settings.threshold = a->threshold;
       if (a->step != 0) settings.step = a->step;
-      LoadedRun model = load_run_model(run, config, device, a->checkpoint);
       const Dataset& dataset = model.dataset;
-      const int clicked = clicked_view_index(dataset, a->view, a->train_index);
+      const int clicked = target.clicked;
       for (const PixelPos& p : clicks) check_pixel(dataset.frames[clicked], p);
-      const std::vector<int> views = split_view_indices(dataset, a->views, a->max_views);
+      const std::vector<int>& views = target.views;
 
       const std::filesystem::path out(a->out);
       std::filesystem::create_directories(out);
@@ -82,7 +65,7 @@ void add_select(CLI::App& app, const GlobalOptions& global, Action& action) {
         write_png(out / ("overlay_" + stem + ".png"), mask_overlay(rgb, m.mask, is_clicked ? clicks : std::vector<PixelPos>{}));
       };
       spdlog::info("select: {} click(s) on view {} '{}', {} {} views, mode {}, t = {}, threshold {}", clicks.size(),
-                   dataset.frames[clicked].id, dataset.frames[clicked].name, views.size(), a->views,
+                   dataset.frames[clicked].id, dataset.frames[clicked].name, views.size(), a->target.views,
                    to_string(settings.mode), settings.step, settings.threshold);
       const Selection sel = select_entity(*model.engine, dataset, clicked, clicks, views, settings, write_view);
       Json report = selection_to_json(sel, dataset, clicks, settings);
@@ -91,7 +74,7 @@ void add_select(CLI::App& app, const GlobalOptions& global, Action& action) {
       write_json_file(out / "select.json", report);
 
       std::cout << "selected the entity of " << clicks.size() << " click(s) on view " << dataset.frames[clicked].id
-                << " in " << sel.views.size() << " " << a->views << " views: mean mask fraction "
+                << " in " << sel.views.size() << " " << a->target.views << " views: mean mask fraction "
                 << sel.mean_fraction;
       if (std::isfinite(sel.mean_iou)) std::cout << ", mean IoU with the clicked instance " << sel.mean_iou;
       std::cout << " (" << (out / "select.json").string() << ")\n";

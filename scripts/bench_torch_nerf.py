@@ -16,7 +16,9 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "oracle"))
-from semantic_nerf_oracle import Net, composite, sample_pdf  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+from semantic_nerf_oracle import Net  # noqa: E402  (sets float64; reset below)
+from torch_bench_common import blas_library, coarse_fine_render  # noqa: E402
 
 
 def main():
@@ -44,26 +46,9 @@ def main():
     origins = torch.rand(R, 3) - 0.5
     dirs = torch.cat([torch.rand(R, 2) - 0.5, torch.ones(R, 1)], -1)
     target = torch.rand(R, 3)
-    dir_norm = dirs.norm(dim=-1)
-    view_dirs = dirs / dir_norm[:, None]
-
-    def stage(net, z):
-        points = origins[:, None, :] + dirs[:, None, :] * z[..., None]
-        vd = view_dirs[:, None, :].expand(points.shape)
-        raw_rgb, raw_alpha = net(points.reshape(-1, 3), vd.reshape(-1, 3))
-        raw_alpha = raw_alpha + torch.randn_like(raw_alpha)  # density noise, std 1
-        return composite(raw_rgb.reshape(R, -1, 3), raw_alpha.reshape(R, -1, 1), z, dir_norm, None)
 
     def step():
-        z = torch.linspace(0.1, 10.0, args.coarse).expand(R, args.coarse)
-        mids = 0.5 * (z[:, 1:] + z[:, :-1])
-        lower = torch.cat([z[:, :1], mids], -1)
-        upper = torch.cat([mids, z[:, -1:]], -1)
-        z = lower + (upper - lower) * torch.rand(R, args.coarse)
-        rgb_c, w_c = stage(coarse, z)
-        zf = sample_pdf(0.5 * (z[:, 1:] + z[:, :-1]), w_c[:, 1:-1].detach(), args.fine).detach()
-        z_all, _ = torch.sort(torch.cat([z, zf], -1), -1)
-        rgb_f, _ = stage(fine, z_all)
+        rgb_c, rgb_f = coarse_fine_render(coarse, fine, origins, dirs, 0.1, 10.0, args.coarse, args.fine)
         loss = ((rgb_c - target) ** 2).mean() + ((rgb_f - target) ** 2).mean()
         opt.zero_grad()
         loss.backward()
@@ -82,11 +67,6 @@ def main():
                       "rays_per_sec": R / med, "samples_per_sec": R * samples / med,
                       "blas": blas_library()}))
 
-
-def blas_library():
-    """Which BLAS Debian's torch loads: libblas.so.3 is chosen by update-alternatives."""
-    link = "/etc/alternatives/libblas.so.3-x86_64-linux-gnu"
-    return os.path.realpath(link) if os.path.exists(link) else "unknown"
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ import time
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "oracle"))
-from semantic_nerf_oracle import Net, composite, sample_pdf  # noqa: E402  (sets float64; reset below)
+sys.path.insert(0, os.path.dirname(__file__))
+from semantic_nerf_oracle import Net  # noqa: E402  (sets float64; reset below)
+from torch_bench_common import blas_library, coarse_fine_render  # noqa: E402
 
 
 def grouped_affinity(B, groups, gen):
@@ -137,31 +139,14 @@ def main():
     origins = torch.rand(R, 3) - 0.5
     dirs = torch.cat([torch.rand(R, 2) - 0.5, torch.ones(R, 1)], -1)
     target = torch.rand(R, 3)
-    dir_norm = dirs.norm(dim=-1)
-    view_dirs = dirs / dir_norm[:, None]
     gen = torch.Generator().manual_seed(1)
     affinity = grouped_affinity(R, min(args.groups, R), gen)
     threshold = Threshold(args)
     mi_loss = mi_loss_vectorised if args.loss == "vectorised" else mi_loss_loops
 
-    def stage(net, z):
-        points = origins[:, None, :] + dirs[:, None, :] * z[..., None]
-        vd = view_dirs[:, None, :].expand(points.shape)
-        raw_rgb, raw_alpha = net(points.reshape(-1, 3), vd.reshape(-1, 3))
-        raw_alpha = raw_alpha + torch.randn_like(raw_alpha)  # density noise, std 1
-        return composite(raw_rgb.reshape(R, -1, 3), raw_alpha.reshape(R, -1, 1), z, dir_norm, None)
-
     def step():
         marks = [time.perf_counter()]
-        z = torch.linspace(args.near, args.far, args.coarse).expand(R, args.coarse)
-        mids = 0.5 * (z[:, 1:] + z[:, :-1])
-        lower = torch.cat([z[:, :1], mids], -1)
-        upper = torch.cat([mids, z[:, -1:]], -1)
-        z = lower + (upper - lower) * torch.rand(R, args.coarse)
-        rgb_c, w_c = stage(coarse, z)
-        zf = sample_pdf(0.5 * (z[:, 1:] + z[:, :-1]), w_c[:, 1:-1].detach(), args.fine).detach()
-        z_all, _ = torch.sort(torch.cat([z, zf], -1), -1)
-        rgb_f, _ = stage(fine, z_all)
+        rgb_c, rgb_f = coarse_fine_render(coarse, fine, origins, dirs, args.near, args.far, args.coarse, args.fine)
         marks.append(time.perf_counter())
         # One grad call per ray, as the reference (its Jacobian of the grey colour).
         jac = torch.stack([torch.autograd.grad(feature.mean(), head, create_graph=True)[0].view(-1)
@@ -201,11 +186,6 @@ def main():
                       "loss_sec_median": part[2], "backward_adam_sec_median": part[3],
                       "tau_after": threshold.tau, "blas": blas_library()}))
 
-
-def blas_library():
-    """Which BLAS Debian's torch loads: libblas.so.3 is chosen by update-alternatives."""
-    link = "/etc/alternatives/libblas.so.3-x86_64-linux-gnu"
-    return os.path.realpath(link) if os.path.exists(link) else "unknown"
 
 
 if __name__ == "__main__":

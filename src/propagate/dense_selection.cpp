@@ -20,15 +20,10 @@
 #include "jnerf/core/parallel.hpp"
 #include "jnerf/eval/segmentation_metrics.hpp"
 #include "jnerf/train/adam.hpp"
+#include "small_mlp.hpp"
 
 namespace jnerf {
 namespace {
-
-using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using RowMap = Eigen::Map<RowMatrix>;
-using ConstRowMap = Eigen::Map<const RowMatrix>;
-// Columns [p0, p0 + m) of a feature-major array of n pixels.
-using ColumnBlock = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
 
 // Pixels per block of aggregator evaluation (bounds the activations' memory).
 constexpr int kBlockPixels = 1024;
@@ -229,15 +224,9 @@ ResponseAggregator ResponseAggregator::init(int classes, int hidden1, int hidden
   a.classes = classes, a.hidden1 = hidden1, a.hidden2 = hidden2;
   const Blocks o(a);
   a.params.resize(o.end);
-  // torch.nn.Linear: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), here from the
-  // 53 high bits of the raw output so that a seed gives the same network everywhere.
   std::mt19937_64 rng(seed);
   auto fill = [&](std::size_t begin, std::size_t end, int fan_in) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-    for (std::size_t i = begin; i < end; ++i) {
-      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-      a.params[i] = bound * (2.0 * u - 1.0);
-    }
+    linear_default_init(a.params, begin, end, fan_in, rng);
   };
   fill(o.w1, o.b1, classes);
   fill(o.b1, o.w2, classes);
@@ -320,11 +309,7 @@ double aggregator_loss(const ResponseAggregator& agg, const std::vector<double>&
 std::vector<int> aggregator_classes(const std::vector<double>& logits, int classes, int n) {
   if (classes < 1 || n < 0 || logits.size() != static_cast<std::size_t>(classes) * n)
     throw std::invalid_argument("response aggregator: logits are not classes x pixels");
-  std::vector<int> out(n, 0);
-  for (int p = 0; p < n; ++p)
-    for (int c = 1; c < classes; ++c)
-      if (logits[static_cast<std::size_t>(c) * n + p] > logits[static_cast<std::size_t>(out[p]) * n + p]) out[p] = c;
-  return out;
+  return column_argmax(logits, classes, n);
 }
 
 AggregatorTraining train_aggregator(const std::vector<double>& inputs, const std::vector<int>& targets, int classes,

@@ -22,15 +22,10 @@
 #include "jnerf/core/error.hpp"
 #include "jnerf/core/parallel.hpp"
 #include "jnerf/train/adam.hpp"
+#include "small_mlp.hpp"
 
 namespace jnerf {
 namespace {
-
-using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using ConstRowMap = Eigen::Map<const RowMatrix>;
-using RowMap = Eigen::Map<RowMatrix>;
-// A column range of the feature-major sample features: leading dimension = all samples.
-using FeatureBlock = Eigen::Map<const RowMatrix, Eigen::Unaligned, Eigen::OuterStride<>>;
 
 // Below this many multiply-adds an evaluation runs on the calling thread only.
 constexpr double kParallelMinMacs = 1 << 22;
@@ -84,7 +79,7 @@ double evaluate_rays(const SemanticHead& head, const Weights& p, const SampleBat
   const auto n0 = static_cast<Eigen::Index>(batch.ray_begin[r0]);
   const auto m = static_cast<Eigen::Index>(batch.ray_begin[r1]) - n0;
   const int R = r1 - r0, H = head.hidden, C = head.classes;
-  const FeatureBlock x(batch.features.data() + n0, batch.dims, m, Eigen::OuterStride<>(N));
+  const ColumnBlock x(batch.features.data() + n0, batch.dims, m, Eigen::OuterStride<>(N));
   Eigen::MatrixXd z(H, m);
   z.noalias() = p.w1 * x;
   z.colwise() += p.b1;
@@ -258,15 +253,9 @@ SemanticHead SemanticHead::init(int inputs, int hidden, int classes, std::uint64
   h.inputs = inputs, h.hidden = hidden, h.classes = classes;
   h.params.resize(param_count(inputs, hidden, classes));
   const Blocks o(h);
-  // torch.nn.Linear's default: weight and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)). The
-  // uniform is built from the raw 53 high bits so a seed gives the same head everywhere.
   std::mt19937_64 rng(seed);
   auto fill = [&](std::size_t begin, std::size_t end, int fan_in) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(fan_in));
-    for (std::size_t i = begin; i < end; ++i) {
-      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-      h.params[i] = bound * (2.0 * u - 1.0);
-    }
+    linear_default_init(h.params, begin, end, fan_in, rng);
   };
   fill(o.w1, o.b1, inputs);
   fill(o.b1, o.w2, inputs);
@@ -320,12 +309,7 @@ HeadTraining train_semantic_head(const SampleBatch& batch, const std::vector<int
 std::vector<int> argmax_classes(const std::vector<double>& logits, int classes, int rays) {
   if (logits.size() != static_cast<std::size_t>(classes) * rays)
     throw std::invalid_argument("semantic head: logits are not classes x rays");
-  std::vector<int> out(rays, 0);
-  for (int r = 0; r < rays; ++r)
-    for (int c = 1; c < classes; ++c)
-      if (logits[static_cast<std::size_t>(c) * rays + r] > logits[static_cast<std::size_t>(out[r]) * rays + r])
-        out[r] = c;
-  return out;
+  return column_argmax(logits, classes, rays);
 }
 
 // ---- the baseline ------------------------------------------------------------------

@@ -365,11 +365,8 @@ TEST(JacobianStatsCli, RunWithoutCheckpointsIsBadInputNamingIt) {
 TEST(JacobianStatsCli, MeasuresUnshapedAndShapedRunsOfALabelledScene) {
   const auto dir = jnerf::test::scratch_dir("cli");
   const std::string scene = (dir / "scene").string(), run = (dir / "run").string();
-  ASSERT_EQ(run_cli("synth --preset room1 --width 32 --height 24 --frames 12 --out '" + scene + "'").code, 0);
-  const std::string sets =
-      " --set model.type=hash_grid --set model.hash_grid.levels=4 --set model.hash_grid.log2_table_size=10"
-      " --set sampler.coarse_samples=8 --set sampler.fine_samples=8 --set train.rays_per_batch=64"
-      " --set train.iters=3 --set train.val_every=0";
+  ASSERT_EQ(jnerf::test::synth_tiny_room(scene).code, 0);
+  const std::string sets = jnerf::test::kTinyHashGridRun;
   Result r = run_cli("--device cpu train --out '" + run + "' --set 'data.path=" + scene + "'" + sets);
   ASSERT_EQ(r.code, 0) << r.output;
 

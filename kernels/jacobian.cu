@@ -64,6 +64,14 @@ __global__ void linear_colour_change_kernel(long long R, int C, int Dk, const fl
   out[c * R + r] = static_cast<float>(linear_colour_change_ray(r, Dk, J, dirs + c * 3 * Dk, step));
 }
 
+__global__ void jacobian_cosine_kernel(long long R, int C, int D, const float* __restrict__ J,
+                                       const float* __restrict__ dirs, float* __restrict__ out) {
+  const long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+  if (t >= R * C) return;
+  const long long r = t % R, c = t / R;
+  out[c * R + r] = static_cast<float>(jacobian_cosine_ray(r, D, J, dirs + c * D));
+}
+
 void check_launch(const char* what) {
   const cudaError_t err = cudaGetLastError();
   if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
@@ -107,6 +115,12 @@ void linear_colour_change_cuda(long long R, int C, int Dk, const float* J, const
   if (R <= 0 || C <= 0) return;
   linear_colour_change_kernel<<<blocks_for(R * C), kThreads>>>(R, C, Dk, J, dirs, step, out);
   check_launch("linear_colour_change_cuda");
+}
+
+void jacobian_cosine_cuda(long long R, int C, int D, const float* J, const float* dirs, float* out) {
+  if (R <= 0 || C <= 0) return;
+  jacobian_cosine_kernel<<<blocks_for(R * C), kThreads>>>(R, C, D, J, dirs, out);
+  check_launch("jacobian_cosine_cuda");
 }
 
 }  // namespace jnerf

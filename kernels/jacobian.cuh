@@ -136,4 +136,20 @@ JN_HD double linear_colour_change_ray(long long r, int Dk, const T* J, const U* 
   return total / 3;
 }
 
+// Absolute cosine between ray r's Jacobian J_r (D numbers, the shaping layout) and a
+// class direction (cosine2d): |J_r . dir| / (|J_r| |dir| + 1e-7), the similarity the
+// shaping loss aligns, so maps of different classes compare without normalisation.
+template <class T, class U>
+JN_HD double jacobian_cosine_ray(long long r, int D, const T* J, const U* dir) {
+  const T* row = J + r * D;
+  double dot = 0, jj = 0, dd = 0;
+  for (int j = 0; j < D; ++j) {
+    const double a = double(row[j]), b = double(dir[j]);
+    dot += a * b;
+    jj += a * a;
+    dd += b * b;
+  }
+  return (dot < 0 ? -dot : dot) / (sqrt(jj) * sqrt(dd) + 1e-7);
+}
+
 }  // namespace jnerf

@@ -97,17 +97,25 @@ TEST(FeaturePrior, SrgbToLabKnownValues) {
 // A plane at z = 2 in front of a camera at the origin looking down +z.
 TEST(FeaturePrior, GeometricDescriptorOfAPlane) {
   jnerf::Frame f = flat_frame(5, 4, "plane");
+  const float orange[3] = {0.8f, 0.5f, 0.2f};
+  for (int p = 0; p < 20; ++p)
+    for (int k = 0; k < 3; ++k) f.rgb.data[p * 3 + k] = orange[k];
   const jnerf::ImageF depth(5, 4, 1, 2.f);
-  const jnerf::GeometricPriorScales scales{10.0, 2.0, 0.5};
+  jnerf::GeometricPriorScales scales;
+  scales.colour = 10.0;  // a*, b*
+  scales.lightness = 25.0;  // L*
+  scales.position = 2.0;
+  scales.normal = 0.5;
   const jnerf::ViewDescriptors d = jnerf::geometric_descriptors(f, depth, scales);
   ASSERT_EQ(d.dims, 9);
   double lab[3];
-  const float grey[3] = {0.5f, 0.5f, 0.5f};
-  jnerf::srgb_to_lab(grey, lab);
+  jnerf::srgb_to_lab(orange, lab);
   for (int y = 0; y < 4; ++y)
     for (int x = 0; x < 5; ++x) {
       const float* v = d.at(static_cast<std::size_t>(y) * 5 + x);
-      for (int k = 0; k < 3; ++k) EXPECT_NEAR(v[k], lab[k] / 10.0, 1e-5);
+      EXPECT_NEAR(v[0], lab[0] / 25.0, 1e-5);
+      EXPECT_NEAR(v[1], lab[1] / 10.0, 1e-5);
+      EXPECT_NEAR(v[2], lab[2] / 10.0, 1e-5);
       EXPECT_NEAR(v[3], (x - 2.0) / 10.0 * 2.0 / 2.0, 1e-6);  // X = (x - cx) / fx * z, over the scale
       EXPECT_NEAR(v[4], (y - 1.5) / 10.0 * 2.0 / 2.0, 1e-6);
       EXPECT_NEAR(v[5], 2.0 / 2.0, 1e-6);

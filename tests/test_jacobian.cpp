@@ -393,6 +393,17 @@ TEST(PropagationResponses, RawAndLinearColourChanges) {
   EXPECT_NEAR(lin[1 * R + 0], 0.1 * 12.5 / 3, 1e-15);
   // class 0, ray 1: (1,0).(-1,0) = -1, (0,1).(0,2) = 2, (1,1).(1,1) = 2 -> 0.1 * 5 / 3
   EXPECT_NEAR(lin[0 * R + 1], 0.1 * 5.0 / 3, 1e-15);
+
+  // |cos| over all 3 Dk numbers. Class 1, ray 0: dot -1.5 + 6 - 5 = -0.5, |J| = sqrt(91),
+  // |dir| = sqrt(6.25); class 0, ray 1: dot 3, |J| = sqrt(7), |dir| = 2.
+  std::vector<double> cos(C * R);
+  jnerf::jacobian_cosine_cpu<double>(R, C, 3 * Dk, J.data(), dirs.data(), cos.data());
+  EXPECT_NEAR(cos[1 * R + 0], 0.5 / (std::sqrt(91.0) * 2.5 + 1e-7), 1e-15);
+  EXPECT_NEAR(cos[0 * R + 1], 3.0 / (std::sqrt(7.0) * 2.0 + 1e-7), 1e-15);
+  const std::vector<double> parallel = {-2, -4, -6, -8, -10, -12};  // ray 0's Jacobian times -2
+  double one = 0;
+  jnerf::jacobian_cosine_cpu<double>(1, 1, 3 * Dk, J.data(), parallel.data(), &one);
+  EXPECT_NEAR(one, 1.0, 1e-9);
 }
 
 TEST(JacobianCuda, ForwardAndBackwardMatchTheCpu) {
@@ -444,5 +455,10 @@ TEST(JacobianCuda, ForwardAndBackwardMatchTheCpu) {
   expect_close(head_out.download(), head_cpu, 1e-5f);
   expect_close(raw_out.download(), raw_cpu, 1e-5f);
   expect_close(lin_out.download(), lin_cpu, 1e-5f);
+  std::vector<float> cos_cpu(C * in.R);
+  jnerf::jacobian_cosine_cpu<float>(in.R, C, 3 * in.Dk, g_cpu.data(), dirs.data(), cos_cpu.data());
+  DeviceBuffer cos_out{std::vector<float>(C * in.R)};
+  jnerf::jacobian_cosine_cuda(in.R, C, 3 * in.Dk, gd.ptr, dirsd.ptr, cos_out.ptr);
+  expect_close(cos_out.download(), cos_cpu, 1e-5f);
 #endif
 }

@@ -186,6 +186,44 @@ TEST(Propagation, Perturb2DEqualsAFullRerender) {
   for (std::size_t i = 0; i < fast.size(); ++i) EXPECT_NEAR(fast[i], full[i], 1e-3 * scale + 1e-6) << i;
 }
 
+// cosine2d is |cos| between each pixel's Jacobian (the engine's own pixel_jacobians) and
+// each class direction, and its maps reach the argmax unscaled.
+TEST(Propagation, Cosine2DIsTheAbsoluteCosineOfThePixelJacobians) {
+  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
+  auto engine = trained_engine("hash_grid", run);
+  Clicks c = clicks_on(*engine);
+  keep_classes(c.directions, 3);
+  const auto& d = c.directions;
+  const jnerf::Frame& view = data().frames[data().test[1]];
+  const auto cos = engine->head_responses(view, d.values, d.spec, 0.1, jnerf::ResponseMode::Cosine2D, 512);
+  const std::size_t n = static_cast<std::size_t>(view.intrinsics.width) * view.intrinsics.height;
+  ASSERT_EQ(cos.size(), d.labels.size() * n);
+  std::vector<std::int64_t> pixels;
+  for (std::size_t p = 0; p < n; p += 7) pixels.push_back(static_cast<std::int64_t>(p));
+  const auto g = engine->pixel_jacobians(view, pixels, d.spec, 512);
+  const int D = d.spec.dims();
+  for (std::size_t c = 0; c < d.labels.size(); ++c)
+    for (std::size_t i = 0; i < pixels.size(); ++i) {
+      double dot = 0, gg = 0, dd = 0;
+      for (int j = 0; j < D; ++j) {
+        dot += g[i * D + j] * d.values[c * D + j];
+        gg += g[i * D + j] * g[i * D + j];
+        dd += d.values[c * D + j] * d.values[c * D + j];
+      }
+      const double expected = std::abs(dot) / (std::sqrt(gg) * std::sqrt(dd) + 1e-7);
+      EXPECT_NEAR(cos[c * n + pixels[i]], expected, 1e-4) << "class " << c << " pixel " << pixels[i];
+    }
+  jnerf::PropagationSettings s;
+  s.mode = jnerf::ResponseMode::Cosine2D;
+  const auto p = jnerf::predict_view(*engine, view, d, s, 512);
+  for (std::size_t i = 0; i < pixels.size(); ++i) {
+    std::size_t best = 0;
+    for (std::size_t c = 1; c < d.labels.size(); ++c)
+      if (cos[c * n + pixels[i]] > cos[best * n + pixels[i]]) best = c;
+    EXPECT_FLOAT_EQ(p.responses[best][pixels[i]], cos[best * n + pixels[i]]);  // not rescaled
+  }
+}
+
 TEST(Propagation, PredictionsUseOnlyClickedLabels) {
   const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
   auto engine = trained_engine("semantic_nerf", run, 20);

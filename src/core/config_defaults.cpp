@@ -100,6 +100,7 @@ Json default_config() {
       "path": "",
       "labels": "instance",
       "colour_scale": 12.0,
+      "lightness_scale": 12.0,
       "position_scale": 5.0,
       "normal_scale": 0.8
     },

@@ -176,13 +176,6 @@ struct Scoring {
   }
 };
 
-bool is_2d(ResponseMode mode) { return !is_3d(mode); }
-
-void postprocess(std::vector<float>& map, int width, int height, ResponseMode mode, const ResponseSettings& response) {
-  if (is_3d(mode)) normalise_by_max(map);
-  else postprocess_response(map, width, height, response);
-}
-
 // Classes per request to the response function when each class has `per_class` maps.
 int classes_per_request(int per_class, std::size_t pixels) {
   const std::size_t per = static_cast<std::size_t>(per_class) * std::max<std::size_t>(pixels, 1);
@@ -424,7 +417,7 @@ DenseSelection select_gradients(const SelectionProblem& problem, const DenseSett
   }
   const Scoring scoring(problem.truth_ids, sel.labels);
   const float clip = problem.response.clip;
-  const bool two_d = is_2d(problem.mode);
+  const bool two_d = uses_2d_postprocess(problem.mode);  // the clip applies to these
   const int group = classes_per_request(K, n);
 
   sel.dims = D;
@@ -471,7 +464,7 @@ DenseSelection select_gradients(const SelectionProblem& problem, const DenseSett
               cand[p] = v;
             }
             std::copy(cand, cand + n, map.begin());
-            postprocess(map, w, h, problem.mode, problem.response);
+            finish_response_map(map, w, h, problem.mode, problem.response);
             float* t = top.data() + static_cast<std::size_t>(j) * n;
             int* win = winner.data() + static_cast<std::size_t>(j) * n;
             for (std::size_t p = 0; p < n; ++p) {
@@ -535,7 +528,7 @@ std::vector<std::vector<float>> mean_class_responses(const ResponseFn& responses
       }
       std::vector<float> map(n);
       for (std::size_t p = 0; p < n; ++p) map[p] = static_cast<float>(mean[p] / per_class);
-      postprocess(map, width, height, mode, response);
+      finish_response_map(map, width, height, mode, response);
       maps.push_back(std::move(map));
     }
   }

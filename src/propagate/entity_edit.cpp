@@ -381,7 +381,7 @@ std::vector<float> raw_response(NerfEngine& engine, const Frame& view, const Cla
   std::vector<float> map = engine.head_responses(view, direction.values, direction.spec, settings.step,
                                                  settings.mode, std::max(1, settings.chunk));
   map.resize(static_cast<std::size_t>(w) * h);
-  if (!is_3d(settings.mode) && settings.response.blur) gaussian_blur3(map, w, h);
+  if (uses_2d_postprocess(settings.mode) && settings.response.blur) gaussian_blur3(map, w, h);
   return map;
 }
 
@@ -417,8 +417,7 @@ EntityMask entity_mask(NerfEngine& engine, const Frame& view, const ClassDirecti
     m.response = engine.head_responses(view, direction.values, direction.spec, settings.step, settings.mode,
                                        std::max(1, settings.chunk));
     m.response.resize(n);
-    if (is_3d(settings.mode)) normalise_by_max(m.response);
-    else postprocess_response(m.response, m.width, m.height, settings.response);
+    finish_response_map(m.response, m.width, m.height, settings.mode, settings.response);
   }
   m.mask.assign(n, 0);
   std::size_t count = 0;

@@ -10,8 +10,9 @@ ResponseMode parse_response_mode(const std::string& name) {
   if (name == "perturb3d") return ResponseMode::Perturb3D;
   if (name == "linear2d") return ResponseMode::Linear2D;
   if (name == "linear3d") return ResponseMode::Linear3D;
+  if (name == "cosine2d") return ResponseMode::Cosine2D;
   throw InputError("config key 'propagate.mode': unknown mode '" + name +
-                   "' (expected perturb2d, perturb3d, linear2d, linear3d or render2d)");
+                   "' (expected perturb2d, perturb3d, linear2d, linear3d, render2d or cosine2d)");
 }
 
 const char* to_string(ResponseMode mode) {
@@ -21,11 +22,20 @@ const char* to_string(ResponseMode mode) {
     case ResponseMode::Perturb3D: return "perturb3d";
     case ResponseMode::Linear2D: return "linear2d";
     case ResponseMode::Linear3D: return "linear3d";
+    case ResponseMode::Cosine2D: return "cosine2d";
   }
   return "?";
 }
 
 bool is_3d(ResponseMode mode) { return mode == ResponseMode::Perturb3D || mode == ResponseMode::Linear3D; }
+
+bool uses_2d_postprocess(ResponseMode mode) { return !is_3d(mode) && mode != ResponseMode::Cosine2D; }
+
+void finish_response_map(std::vector<float>& map, int width, int height, ResponseMode mode,
+                         const ResponseSettings& response) {
+  if (is_3d(mode)) normalise_by_max(map);
+  else if (uses_2d_postprocess(mode)) postprocess_response(map, width, height, response);
+}
 
 PropagationSettings PropagationSettings::from_config(const Json& config) {
   PropagationSettings s;
@@ -101,8 +111,7 @@ ViewPrediction predict_view(NerfEngine& engine, const Frame& frame, const ClassD
   ViewPrediction out;
   for (std::size_t c = 0; c < directions.labels.size(); ++c) {
     std::vector<float> map(all.begin() + c * n, all.begin() + (c + 1) * n);
-    if (is_3d(settings.mode)) normalise_by_max(map);
-    else postprocess_response(map, w, h, settings.response);
+    finish_response_map(map, w, h, settings.mode, settings.response);
     out.responses.push_back(std::move(map));
   }
   out.labels = argmax_labels(out.responses, directions.labels, static_cast<int>(n));

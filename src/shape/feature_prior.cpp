@@ -173,7 +173,7 @@ ViewDescriptors geometric_descriptors(const Frame& frame, const ImageF& depth, c
       if (n.norm() > 0) n.normalize();
       if (n.dot(eye - p) < 0) n = -n;
       for (int k = 0; k < 3; ++k) {
-        out[k] = static_cast<float>(lab[k] / scales.colour);
+        out[k] = static_cast<float>(lab[k] / (k == 0 ? scales.lightness : scales.colour));
         out[3 + k] = static_cast<float>(p[k] / scales.position);
         out[6 + k] = static_cast<float>(n[k] / scales.normal);
       }
@@ -206,10 +206,12 @@ std::unique_ptr<FeaturePrior> make_feature_prior(const Json& config, const Datas
   if (type == "geometric") {
     GeometricPriorScales s;
     s.colour = config_get<double>(config, "shape.prior.colour_scale");
+    s.lightness = config_get<double>(config, "shape.prior.lightness_scale");
     s.position = config_get<double>(config, "shape.prior.position_scale");
     s.normal = config_get<double>(config, "shape.prior.normal_scale");
-    if (!(s.colour > 0 && s.position > 0 && s.normal > 0))
-      throw InputError("config keys 'shape.prior.colour_scale', 'position_scale', 'normal_scale' must be > 0");
+    if (!(s.colour > 0 && s.lightness > 0 && s.position > 0 && s.normal > 0))
+      throw InputError(
+          "config keys 'shape.prior.colour_scale', 'lightness_scale', 'position_scale', 'normal_scale' must be > 0");
     return std::make_unique<GeometricPrior>(dataset, engine, s, chunk, training_views);
   }
   if (type == "file") {

@@ -80,6 +80,14 @@ void linear_colour_change_cpu(long long R, int C, int Dk, const T* J, const T* d
       out[c * R + r] = static_cast<T>(linear_colour_change_ray(r, Dk, J, dirs + static_cast<long long>(c) * 3 * Dk, step));
 }
 
+template <class T>
+void jacobian_cosine_cpu(long long R, int C, int D, const T* J, const T* dirs, T* out) {
+#pragma omp parallel for schedule(static)
+  for (long long r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c)
+      out[c * R + r] = static_cast<T>(jacobian_cosine_ray(r, D, J, dirs + static_cast<long long>(c) * D));
+}
+
 #define JNERF_INSTANTIATE(T)                                                                                      \
   template std::vector<T> channel_coefficients<T>(JacobianChannels, int, std::mt19937_64&);                     \
   template void jacobian_forward_cpu<T>(long long, int, int, int, const T*, const T*, const T*, const T*, T*);   \
@@ -88,7 +96,8 @@ void linear_colour_change_cpu(long long R, int C, int Dk, const T* J, const T* d
   template void weighted_abs_sum_cpu<T>(long long, int, int, const T*, const T*, T*);                             \
   template void head_colour_change_cpu<T>(long long, int, const T*, const T*, const T*, T*);                     \
   template void raw_colour_change_cpu<T>(long long, int, const T*, const T*, const T*, T*);                      \
-  template void linear_colour_change_cpu<T>(long long, int, int, const T*, const T*, double, T*);
+  template void linear_colour_change_cpu<T>(long long, int, int, const T*, const T*, double, T*);          \
+  template void jacobian_cosine_cpu<T>(long long, int, int, const T*, const T*, T*);
 JNERF_INSTANTIATE(float)
 JNERF_INSTANTIATE(double)
 #undef JNERF_INSTANTIATE

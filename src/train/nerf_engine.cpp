@@ -148,7 +148,7 @@ class Engine final : public NerfEngine {
       mix_b_dev.resize(C);
       B::upload(mix_w_dev.data(), mix_w.data(), mix_w.size());
       B::upload(mix_b_dev.data(), mix_b.data(), C);
-    } else if (mode == ResponseMode::Linear2D) {
+    } else if (mode == ResponseMode::Linear2D || mode == ResponseMode::Cosine2D) {
       const std::vector<T> d(directions.begin(), directions.end());
       dirs_dev.resize(d.size());
       B::upload(dirs_dev.data(), d.data(), d.size());
@@ -188,6 +188,12 @@ class Engine final : public NerfEngine {
           pipeline_.compute_fine_jacobians(blocks, channel_coefficients<T>(blocks.channels, R, unused_rng_));
           sums.resize(static_cast<std::size_t>(C) * R);
           B::linear_colour_change(R, C, Dk, pipeline_.fine_jacobians_on_backend(), dirs_dev.data(), step, sums.data());
+          copy_out(sums, R, C, start);
+        } else if (mode == ResponseMode::Cosine2D) {
+          // |cos(J_r, dir_c)| with the Jacobian in the directions' own layout (the shaped one).
+          pipeline_.compute_fine_jacobians(spec, channel_coefficients<T>(spec.channels, R, unused_rng_));
+          sums.resize(static_cast<std::size_t>(C) * R);
+          B::jacobian_cosine(R, C, D, pipeline_.fine_jacobians_on_backend(), dirs_dev.data(), sums.data());
           copy_out(sums, R, C, start);
         } else if (mode == ResponseMode::Perturb3D) {
           raw0.resize(3 * ns);

@@ -111,6 +111,9 @@ struct CpuBackend {
   static void linear_colour_change(long long R, int C, int Dk, const T* J, const T* dirs, double step, T* out) {
     linear_colour_change_cpu(R, C, Dk, J, dirs, step, out);
   }
+  static void jacobian_cosine(long long R, int C, int D, const T* J, const T* dirs, T* out) {
+    jacobian_cosine_cpu(R, C, D, J, dirs, out);
+  }
   // The shaping loss on B Jacobians (shape/contrastive_kernels.hpp); no scratch needed.
   static ContrastiveStats contrastive_loss(const T* g, int B, int D, const double* affinity,
                                            const ContrastiveParams& p, double tau, T* grad, DoubleBuffer&) {
@@ -268,6 +271,9 @@ struct CudaBackend {
   }
   static void linear_colour_change(long long R, int C, int Dk, const T* J, const T* dirs, double step, T* out) {
     linear_colour_change_cuda(R, C, Dk, J, dirs, step, out);
+  }
+  static void jacobian_cosine(long long R, int C, int D, const T* J, const T* dirs, T* out) {
+    jacobian_cosine_cuda(R, C, D, J, dirs, out);
   }
   static ContrastiveStats contrastive_loss(const T* g, int B, int D, const double* affinity,
                                            const ContrastiveParams& p, double tau, T* grad, DoubleBuffer& scratch) {

@@ -9,6 +9,8 @@
 //   perturb3d  re-evaluate the fine samples and render |mean_k (raw' - raw)| with the
 //              density weights, normalised by its maximum per view;
 //   linear3d   the same, exactly, as one GEMM of the head input with the directions.
+//   cosine2d   not the reference: |cos(J_r, g_c)|, the similarity the shaping loss aligns,
+//              for every pixel r; the maps are already on one scale, so no post-processing.
 #include <string>
 #include <vector>
 
@@ -23,6 +25,13 @@ namespace jnerf {
 ResponseMode parse_response_mode(const std::string& name);  // InputError names the value
 const char* to_string(ResponseMode mode);
 bool is_3d(ResponseMode mode);
+// Whether the mode's maps go through the reference's 2D post-processing (clip, blur,
+// normalise, absent rule): perturb2d, linear2d and render2d.
+bool uses_2d_postprocess(ResponseMode mode);
+// A class's raw response map made ready for the argmax: 2D post-processing, 3D maps
+// divided by their maximum, cosine maps unchanged.
+void finish_response_map(std::vector<float>& map, int width, int height, ResponseMode mode,
+                         const ResponseSettings& response);
 
 struct PropagationSettings {
   int labelled_frame = 0;           // index into the training views

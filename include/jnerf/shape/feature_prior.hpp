@@ -38,9 +38,11 @@ struct ViewDescriptors {
 // anchor itself per 64-ray batch at tau 0.8 on the generated rooms, 94% of them in the
 // anchor's own instance (measured with ground-truth depth).
 struct GeometricPriorScales {
-  double colour = 12.0;   // CIE Lab Delta E per unit
-  double position = 5.0;  // scene units per unit
-  double normal = 0.8;    // |n_a - n_b| per unit
+  double colour = 12.0;     // CIE a*, b* (chroma) per unit
+  double position = 5.0;    // scene units per unit
+  double normal = 0.8;      // |n_a - n_b| per unit
+  double lightness = 12.0;  // CIE L* per unit. White light scales L* with the shading, so a
+                            // scale above `colour` keeps an object's lit and shaded sides together.
 };
 
 // The geometric descriptor of a view from its image and the NeRF's depth (z-depth).

@@ -48,13 +48,16 @@ void weighted_abs_sum_cpu(long long R, int S, int C, const T* w, const T* m, T* 
 // Per-ray propagation responses (kernels/jacobian.cuh): out[r] for one class (head: the
 // exact 2D change given the head's logit change dz; raw: the 3D change between two raw
 // colour evaluations), and out[c * R + r] for C directions (linear: the first-order 2D
-// change from the channel-block Jacobians, dirs C x 3Dk).
+// change from the channel-block Jacobians, dirs C x 3Dk; cosine: |cos| between each ray's
+// Jacobian and each of C directions, both D numbers).
 template <class T>
 void head_colour_change_cpu(long long R, int S, const T* w, const T* z, const T* dz, T* out);
 template <class T>
 void raw_colour_change_cpu(long long R, int S, const T* w, const T* raw0, const T* raw, T* out);
 template <class T>
 void linear_colour_change_cpu(long long R, int C, int Dk, const T* J, const T* dirs, double step, T* out);
+template <class T>
+void jacobian_cosine_cpu(long long R, int C, int D, const T* J, const T* dirs, T* out);
 
 #ifdef JNERF_HAVE_CUDA
 void jacobian_forward_cuda(long long R, int S, int V, int Dk, const float* coef, const float* w, const float* s,
@@ -65,6 +68,7 @@ void weighted_abs_sum_cuda(long long R, int S, int C, const float* w, const floa
 void head_colour_change_cuda(long long R, int S, const float* w, const float* z, const float* dz, float* out);
 void raw_colour_change_cuda(long long R, int S, const float* w, const float* raw0, const float* raw, float* out);
 void linear_colour_change_cuda(long long R, int C, int Dk, const float* J, const float* dirs, double step, float* out);
+void jacobian_cosine_cuda(long long R, int C, int D, const float* J, const float* dirs, float* out);
 #endif
 
 }  // namespace jnerf

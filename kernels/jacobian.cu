@@ -64,6 +64,17 @@ __global__ void linear_colour_change_kernel(long long R, int C, int Dk, const fl
   out[c * R + r] = static_cast<float>(linear_colour_change_ray(r, Dk, J, dirs + c * 3 * Dk, step));
 }
 
+__global__ void surface_colour_change_kernel(long long R, int S, int C, int V, int Dk, const float* __restrict__ w,
+                                            const float* __restrict__ z, const float* __restrict__ h,
+                                            const float* __restrict__ J, const float* __restrict__ dirs, double step,
+                                            float* __restrict__ out) {
+  const long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
+  if (t >= R * C) return;
+  const long long r = t % R, c = t / R;
+  out[c * R + r] =
+      static_cast<float>(surface_colour_change_ray(r, S, R * S, V, Dk, w, z, h, J, dirs + c * 3 * Dk, step));
+}
+
 __global__ void jacobian_cosine_kernel(long long R, int C, int D, const float* __restrict__ J,
                                        const float* __restrict__ dirs, float* __restrict__ out) {
   const long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
@@ -115,6 +126,13 @@ void linear_colour_change_cuda(long long R, int C, int Dk, const float* J, const
   if (R <= 0 || C <= 0) return;
   linear_colour_change_kernel<<<blocks_for(R * C), kThreads>>>(R, C, Dk, J, dirs, step, out);
   check_launch("linear_colour_change_cuda");
+}
+
+void surface_colour_change_cuda(long long R, int S, int C, int V, int Dk, const float* w, const float* z,
+                                const float* h, const float* J, const float* dirs, double step, float* out) {
+  if (R <= 0 || C <= 0) return;
+  surface_colour_change_kernel<<<blocks_for(R * C), kThreads>>>(R, S, C, V, Dk, w, z, h, J, dirs, step, out);
+  check_launch("surface_colour_change_cuda");
 }
 
 void jacobian_cosine_cuda(long long R, int C, int D, const float* J, const float* dirs, float* out) {

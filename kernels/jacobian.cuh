@@ -136,6 +136,73 @@ JN_HD double linear_colour_change_ray(long long r, int Dk, const T* J, const U* 
   return total / 3;
 }
 
+// The colour change of `opacity` worth of samples of mean colour s whose colour moves by
+// `linear` to first order, taken as one sample: its logit moves by d = linear /
+// (opacity s (1 - s)), and sigmoid(a + d) - sigmoid(a) = sigmoid(a + d) (1 - s) (1 - e^-d),
+// a = logit(s). Degenerate (empty or saturated) groups keep the first-order change.
+JN_HD double one_sample_colour_change(double opacity, double s, double linear) {
+  s = s < 1e-6 ? 1e-6 : (s > 1 - 1e-6 ? 1 - 1e-6 : s);
+  const double slope = opacity * s * (1 - s);
+  if (!(slope > 1e-12)) return linear;
+  const double d = linear / slope;
+  return opacity * (1 - s) * -expm1(-d) / (1.0 + (1 - s) / s * exp(-d));
+}
+
+// Samples per ray that linear2d moves exactly (surface_colour_change_ray).
+constexpr int kSurfaceSamples = 3;
+
+// 2D response of ray r to W += step * dir from its channel-block Jacobian J_r (3 x Dk),
+// with the sigmoid kept (linear2d). The ray's kSurfaceSamples heaviest samples are moved
+// exactly (logit change step (dir[k, :V] . h_i + dir[k, V] when Dk > V)); the others, whose
+// first-order change is what remains of step dir . J_r, are taken as one sample with their
+// opacity and mean colour (one_sample_colour_change). Exact for a ray whose weight sits on
+// up to kSurfaceSamples + 1 samples (a surface), the first-order term for small steps, and
+// saturating as the colour does, where the first-order term keeps growing.
+//   R = (1/3) sum_k |dC_k|;  w: n, z: raw colours 3 x n, h: head input V x n.
+template <class T, class U>
+JN_HD double surface_colour_change_ray(long long r, int S, long long n, int V, int Dk, const T* w, const T* z,
+                                       const T* h, const T* J, const U* dir, double step) {
+  const T* row = J + r * 3 * Dk;
+  const long long first = r * S;
+  // The heaviest samples, by repeated selection (S is small).
+  long long top[kSurfaceSamples];
+  int tops = 0;
+  for (; tops < kSurfaceSamples && tops < S; ++tops) {
+    long long best = -1;
+    for (int i = 0; i < S; ++i) {
+      bool taken = false;
+      for (int t = 0; t < tops; ++t) taken = taken || top[t] == first + i;
+      if (!taken && (best < 0 || w[first + i] > w[best])) best = first + i;
+    }
+    top[tops] = best;
+  }
+  double opacity = 0;
+  for (int i = 0; i < S; ++i) opacity += double(w[first + i]);
+  double total = 0;
+  for (int k = 0; k < 3; ++k) {
+    double linear = 0;
+    for (int j = 0; j < Dk; ++j) linear += double(dir[k * Dk + j]) * double(row[k * Dk + j]);
+    linear *= step;
+    double change = 0, rest_opacity = opacity, rest_fg = 0, rest_linear = linear;
+    for (int i = 0; i < S; ++i) rest_fg += double(w[first + i]) / (1.0 + exp(-double(z[k * n + first + i])));
+    for (int t = 0; t < tops; ++t) {
+      const long long i = top[t];
+      double d = Dk > V ? double(dir[k * Dk + V]) : 0.0;
+      for (int j = 0; j < V; ++j) d += double(dir[k * Dk + j]) * double(h[j * n + i]);
+      d *= step;
+      const double wi = double(w[i]), zi = double(z[k * n + i]), si = 1.0 / (1.0 + exp(-zi));
+      change += wi * (1 - si) * -expm1(-d) / (1.0 + exp(-zi - d));
+      rest_opacity -= wi;
+      rest_fg -= wi * si;
+      rest_linear -= wi * si * (1 - si) * d;
+    }
+    change += rest_opacity > 0 ? one_sample_colour_change(rest_opacity, rest_fg / rest_opacity, rest_linear)
+                               : rest_linear;
+    total += change < 0 ? -change : change;
+  }
+  return total / 3;
+}
+
 // Absolute cosine between ray r's Jacobian J_r (D numbers, the shaping layout) and a
 // class direction (cosine2d): |J_r . dir| / (|J_r| |dir| + 1e-7), the similarity the
 // shaping loss aligns, so maps of different classes compare without normalisation.

@@ -5,7 +5,9 @@
 #   3. shape it (JacobiNeRF, geometric feature prior);
 #   4. render the test views (PSNR / SSIM of the shaped NeRF);
 #   5. propagate one click per class from training view 0 to every test view, with the
-#      unshaped NeRF, nearest-click and Semantic-NeRF-head baselines, and print the table.
+#      unshaped NeRF, nearest-click and Semantic-NeRF-head baselines, and print the table;
+#   6. the same clicks with the cosine2d response (|cos| of Jacobians, not the reference's
+#      protocol), shaped and unshaped.
 # Environment: JNERF_DEMO_ITERS (NeRF steps), JNERF_DEMO_SHAPE_ITERS (shaping steps),
 # JNERF_DEMO_MODE (propagation mode), JNERF_DEMO_OUT, JNERF_DEMO_PRESET, JNERF_BUILD_DIR.
 set -euo pipefail
@@ -47,7 +49,12 @@ echo "== 5. propagate one click per class ($mode) and score every test view"
 "$jnerf" propagate --run "$out/run" --set "propagate.mode=$mode" --out "$out/propagate" | tee "$out/table.md"
 
 echo
+echo "== 6. the same clicks, cosine2d responses (|cos| of each pixel's Jacobian with the class directions)"
+"$jnerf" propagate --run "$out/run" --set propagate.mode=cosine2d --set 'propagate.baselines=["unshaped"]' \
+  --set "propagate.clicks_file=$out/propagate/clicks.json" --out "$out/propagate_cosine" | tee "$out/table_cosine.md"
+
+echo
 echo "scene preview:   $out/scene/preview.png"
 echo "test renders:    $out/test/ (metrics.json)"
-echo "propagation:     $out/propagate/ (metrics.json, results.md, strips per method)"
+echo "propagation:     $out/propagate/ and $out/propagate_cosine/ (metrics.json, results.md, strips per method)"
 echo "total time:      $(( $(date +%s) - start )) s"

@@ -363,6 +363,60 @@ TEST(PropagationResponses, HeadColourChangeIsTheExactSigmoidDifference) {
   for (int r = 0; r < R; ++r) EXPECT_NEAR(outf[r], ref[r], 1e-6 * ref[r]) << r;
 }
 
+// linear2d's surface form: exact for a ray whose weight sits on up to kSurfaceSamples + 1
+// samples, and the first-order term for small steps whatever the weights.
+TEST(PropagationResponses, SurfaceColourChangeIsExactOnASurfaceAndFirstOrderForSmallSteps) {
+  const int R = 4, S = jnerf::kSurfaceSamples + 3, V = 4, C = 2;
+  const long long n = R * S;
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<double> u(-2.0, 2.0), p(0.05, 0.5);
+  std::vector<double> w(n), z(3 * n), h(V * n), dirs(C * 3 * V);
+  for (double& v : w) v = p(rng);
+  // Ray r < 3 has weight on 1, 2 and kSurfaceSamples + 1 samples; ray 3 on all S.
+  const int on[3] = {1, 2, jnerf::kSurfaceSamples + 1};
+  for (int r = 0; r < 3; ++r)
+    for (int i = on[r]; i < S; ++i) w[r * S + i] = 0;
+  for (double& v : z) v = u(rng);
+  for (double& v : h) v = std::abs(u(rng));
+  for (double& v : dirs) v = u(rng);
+  auto sig = [](double x) { return 1 / (1 + std::exp(-x)); };
+  // Channel-block Jacobians J_r[k, j] = sum_i w_i s'_ik h_ij (h: V x n, feature-major).
+  std::vector<double> J(R * 3 * V, 0.0);
+  for (int r = 0; r < R; ++r)
+    for (int k = 0; k < 3; ++k)
+      for (int j = 0; j < V; ++j)
+        for (int i = 0; i < S; ++i) {
+          const long long idx = r * S + i;
+          const double s = sig(z[k * n + idx]);
+          J[(r * 3 + k) * V + j] += w[idx] * s * (1 - s) * h[j * n + idx];
+        }
+  const double step = 0.7;  // far from linear
+  std::vector<double> surf(C * R), lin(C * R);
+  jnerf::surface_colour_change_cpu<double>(R, S, C, V, V, w.data(), z.data(), h.data(), J.data(), dirs.data(), step,
+                                           surf.data());
+  jnerf::linear_colour_change_cpu<double>(R, C, V, J.data(), dirs.data(), step, lin.data());
+  for (int c = 0; c < C; ++c) {
+    std::vector<double> dz(3 * n);
+    for (int k = 0; k < 3; ++k)
+      for (long long idx = 0; idx < n; ++idx) {
+        double d = 0;
+        for (int j = 0; j < V; ++j) d += dirs[(c * 3 + k) * V + j] * h[j * n + idx];
+        dz[k * n + idx] = step * d;
+      }
+    std::vector<double> exact(R);
+    jnerf::head_colour_change_cpu<double>(R, S, w.data(), z.data(), dz.data(), exact.data());
+    for (int r = 0; r < 3; ++r) {
+      EXPECT_NEAR(surf[c * R + r], exact[r], 1e-12) << c << " " << r;
+      EXPECT_GT(std::abs(lin[c * R + r] - exact[r]), 1e-3) << c << " " << r;  // the first-order term is not
+    }
+  }
+  const double tiny = 1e-5;
+  jnerf::surface_colour_change_cpu<double>(R, S, C, V, V, w.data(), z.data(), h.data(), J.data(), dirs.data(), tiny,
+                                           surf.data());
+  jnerf::linear_colour_change_cpu<double>(R, C, V, J.data(), dirs.data(), tiny, lin.data());
+  for (int i = 0; i < C * R; ++i) EXPECT_NEAR(surf[i], lin[i], 1e-4 * lin[i]) << i;
+}
+
 TEST(PropagationResponses, RawAndLinearColourChanges) {
   const int R = 2, S = 3, Dk = 2, C = 2;
   const long long n = R * S;
@@ -455,6 +509,13 @@ TEST(JacobianCuda, ForwardAndBackwardMatchTheCpu) {
   expect_close(head_out.download(), head_cpu, 1e-5f);
   expect_close(raw_out.download(), raw_cpu, 1e-5f);
   expect_close(lin_out.download(), lin_cpu, 1e-5f);
+  std::vector<float> surf_cpu(C * in.R);
+  jnerf::surface_colour_change_cpu<float>(in.R, in.S, C, in.V, in.Dk, in.w.data(), in.s.data(), in.h.data(),
+                                          g_cpu.data(), dirs.data(), 0.1, surf_cpu.data());
+  DeviceBuffer surf_out{std::vector<float>(C * in.R)};
+  jnerf::surface_colour_change_cuda(in.R, in.S, C, in.V, in.Dk, w.ptr, s.ptr, h.ptr, gd.ptr, dirsd.ptr, 0.1,
+                                    surf_out.ptr);
+  expect_close(surf_out.download(), surf_cpu, 1e-5f);
   std::vector<float> cos_cpu(C * in.R);
   jnerf::jacobian_cosine_cpu<float>(in.R, C, 3 * in.Dk, g_cpu.data(), dirs.data(), cos_cpu.data());
   DeviceBuffer cos_out{std::vector<float>(C * in.R)};

@@ -24,7 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kAllModes = "perturb2d,render2d,perturb3d,linear2d,linear3d,cosine2d";
+constexpr const char* kAllModes = "perturb2d,render2d,perturb3d,linear2d,first_order2d,linear3d,cosine2d";
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 

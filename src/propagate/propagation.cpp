@@ -11,8 +11,9 @@ ResponseMode parse_response_mode(const std::string& name) {
   if (name == "linear2d") return ResponseMode::Linear2D;
   if (name == "linear3d") return ResponseMode::Linear3D;
   if (name == "cosine2d") return ResponseMode::Cosine2D;
+  if (name == "first_order2d") return ResponseMode::FirstOrder2D;
   throw InputError("config key 'propagate.mode': unknown mode '" + name +
-                   "' (expected perturb2d, perturb3d, linear2d, linear3d, render2d or cosine2d)");
+                   "' (expected perturb2d, perturb3d, linear2d, linear3d, render2d, cosine2d or first_order2d)");
 }
 
 const char* to_string(ResponseMode mode) {
@@ -23,6 +24,7 @@ const char* to_string(ResponseMode mode) {
     case ResponseMode::Linear2D: return "linear2d";
     case ResponseMode::Linear3D: return "linear3d";
     case ResponseMode::Cosine2D: return "cosine2d";
+    case ResponseMode::FirstOrder2D: return "first_order2d";
   }
   return "?";
 }

@@ -81,6 +81,17 @@ void linear_colour_change_cpu(long long R, int C, int Dk, const T* J, const T* d
 }
 
 template <class T>
+void surface_colour_change_cpu(long long R, int S, int C, int V, int Dk, const T* w, const T* z, const T* h,
+                               const T* J, const T* dirs, double step, T* out) {
+  const long long n = R * S;
+#pragma omp parallel for schedule(static)
+  for (long long r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c)
+      out[c * R + r] = static_cast<T>(
+          surface_colour_change_ray(r, S, n, V, Dk, w, z, h, J, dirs + static_cast<long long>(c) * 3 * Dk, step));
+}
+
+template <class T>
 void jacobian_cosine_cpu(long long R, int C, int D, const T* J, const T* dirs, T* out) {
 #pragma omp parallel for schedule(static)
   for (long long r = 0; r < R; ++r)
@@ -97,6 +108,8 @@ void jacobian_cosine_cpu(long long R, int C, int D, const T* J, const T* dirs, T
   template void head_colour_change_cpu<T>(long long, int, const T*, const T*, const T*, T*);                     \
   template void raw_colour_change_cpu<T>(long long, int, const T*, const T*, const T*, T*);                      \
   template void linear_colour_change_cpu<T>(long long, int, int, const T*, const T*, double, T*);          \
+  template void surface_colour_change_cpu<T>(long long, int, int, int, int, const T*, const T*, const T*,       \
+                                             const T*, const T*, double, T*);                                                      \
   template void jacobian_cosine_cpu<T>(long long, int, int, const T*, const T*, T*);
 JNERF_INSTANTIATE(float)
 JNERF_INSTANTIATE(double)

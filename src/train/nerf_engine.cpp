@@ -148,7 +148,7 @@ class Engine final : public NerfEngine {
       mix_b_dev.resize(C);
       B::upload(mix_w_dev.data(), mix_w.data(), mix_w.size());
       B::upload(mix_b_dev.data(), mix_b.data(), C);
-    } else if (mode == ResponseMode::Linear2D || mode == ResponseMode::Cosine2D) {
+    } else if (mode == ResponseMode::Linear2D || mode == ResponseMode::FirstOrder2D || mode == ResponseMode::Cosine2D) {
       const std::vector<T> d(directions.begin(), directions.end());
       dirs_dev.resize(d.size());
       B::upload(dirs_dev.data(), d.data(), d.size());
@@ -183,11 +183,18 @@ class Engine final : public NerfEngine {
                             static_cast<int>(ns), Activation::None);
           B::weighted_abs_sum(R, S, C, pipeline_.fine_weights(), mixed.data(), sums.data());
           copy_out(sums, R, C, start);
-        } else if (mode == ResponseMode::Linear2D) {
-          // dC_k = step * dir_c[k, :] . J_r[k, :] to first order (J: the channel blocks).
+        } else if (mode == ResponseMode::Linear2D || mode == ResponseMode::FirstOrder2D) {
+          // dC_k = step * dir_c[k, :] . J_r[k, :] to first order (J: the channel blocks), taken
+          // with the sigmoid kept for linear2d (its heaviest samples moved exactly).
           pipeline_.compute_fine_jacobians(blocks, channel_coefficients<T>(blocks.channels, R, unused_rng_));
           sums.resize(static_cast<std::size_t>(C) * R);
-          B::linear_colour_change(R, C, Dk, pipeline_.fine_jacobians_on_backend(), dirs_dev.data(), step, sums.data());
+          if (mode == ResponseMode::Linear2D)
+            B::surface_colour_change(R, S, C, V, Dk, pipeline_.fine_weights(), pipeline_.fine_raw_rgb(),
+                                     pipeline_.fine_head_input(), pipeline_.fine_jacobians_on_backend(), dirs_dev.data(),
+                                     step, sums.data());
+          else
+            B::linear_colour_change(R, C, Dk, pipeline_.fine_jacobians_on_backend(), dirs_dev.data(), step,
+                                    sums.data());
           copy_out(sums, R, C, start);
         } else if (mode == ResponseMode::Cosine2D) {
           // |cos(J_r, dir_c)| with the Jacobian in the directions' own layout (the shaped one).

@@ -111,6 +111,10 @@ struct CpuBackend {
   static void linear_colour_change(long long R, int C, int Dk, const T* J, const T* dirs, double step, T* out) {
     linear_colour_change_cpu(R, C, Dk, J, dirs, step, out);
   }
+  static void surface_colour_change(long long R, int S, int C, int V, int Dk, const T* w, const T* z, const T* h,
+                                    const T* J, const T* dirs, double step, T* out) {
+    surface_colour_change_cpu(R, S, C, V, Dk, w, z, h, J, dirs, step, out);
+  }
   static void jacobian_cosine(long long R, int C, int D, const T* J, const T* dirs, T* out) {
     jacobian_cosine_cpu(R, C, D, J, dirs, out);
   }
@@ -271,6 +275,10 @@ struct CudaBackend {
   }
   static void linear_colour_change(long long R, int C, int Dk, const T* J, const T* dirs, double step, T* out) {
     linear_colour_change_cuda(R, C, Dk, J, dirs, step, out);
+  }
+  static void surface_colour_change(long long R, int S, int C, int V, int Dk, const T* w, const T* z, const T* h,
+                                    const T* J, const T* dirs, double step, T* out) {
+    surface_colour_change_cuda(R, S, C, V, Dk, w, z, h, J, dirs, step, out);
   }
   static void jacobian_cosine(long long R, int C, int D, const T* J, const T* dirs, T* out) {
     jacobian_cosine_cuda(R, C, D, J, dirs, out);

@@ -5,7 +5,10 @@
 // perturbation it responds to most.
 //   perturb2d  re-render and take mean_k |C' - C|, then clip / blur / normalise / absent
 //              rule (eval/response_maps.hpp) per class;
-//   linear2d   the same with C' - C replaced by its first-order term t J g_c;
+//   linear2d   the same from the Jacobians J: each ray's heaviest samples moved exactly,
+//              the rest of its first-order change t J g_c through one sigmoid (exact on a
+//              surface; kernels/jacobian.cuh, surface_colour_change_ray);
+//   first_order2d  the plain first-order term t J g_c (the t -> 0 limit of perturb2d);
 //   perturb3d  re-evaluate the fine samples and render |mean_k (raw' - raw)| with the
 //              density weights, normalised by its maximum per view;
 //   linear3d   the same, exactly, as one GEMM of the head input with the directions.
@@ -26,7 +29,7 @@ ResponseMode parse_response_mode(const std::string& name);  // InputError names 
 const char* to_string(ResponseMode mode);
 bool is_3d(ResponseMode mode);
 // Whether the mode's maps go through the reference's 2D post-processing (clip, blur,
-// normalise, absent rule): perturb2d, linear2d and render2d.
+// normalise, absent rule): perturb2d, linear2d, first_order2d and render2d.
 bool uses_2d_postprocess(ResponseMode mode);
 // A class's raw response map made ready for the argmax: 2D post-processing, 3D maps
 // divided by their maximum, cosine maps unchanged.

@@ -48,7 +48,9 @@ void weighted_abs_sum_cpu(long long R, int S, int C, const T* w, const T* m, T* 
 // Per-ray propagation responses (kernels/jacobian.cuh): out[r] for one class (head: the
 // exact 2D change given the head's logit change dz; raw: the 3D change between two raw
 // colour evaluations), and out[c * R + r] for C directions (linear: the first-order 2D
-// change from the channel-block Jacobians, dirs C x 3Dk; cosine: |cos| between each ray's
+// change from the channel-block Jacobians, dirs C x 3Dk; surface: the same with the
+// sigmoid kept, surface_colour_change_ray, from the fine weights w, raw colours z and head
+// input h; cosine: |cos| between each ray's
 // Jacobian and each of C directions, both D numbers).
 template <class T>
 void head_colour_change_cpu(long long R, int S, const T* w, const T* z, const T* dz, T* out);
@@ -56,6 +58,9 @@ template <class T>
 void raw_colour_change_cpu(long long R, int S, const T* w, const T* raw0, const T* raw, T* out);
 template <class T>
 void linear_colour_change_cpu(long long R, int C, int Dk, const T* J, const T* dirs, double step, T* out);
+template <class T>
+void surface_colour_change_cpu(long long R, int S, int C, int V, int Dk, const T* w, const T* z, const T* h,
+                               const T* J, const T* dirs, double step, T* out);
 template <class T>
 void jacobian_cosine_cpu(long long R, int C, int D, const T* J, const T* dirs, T* out);
 
@@ -68,6 +73,8 @@ void weighted_abs_sum_cuda(long long R, int S, int C, const float* w, const floa
 void head_colour_change_cuda(long long R, int S, const float* w, const float* z, const float* dz, float* out);
 void raw_colour_change_cuda(long long R, int S, const float* w, const float* raw0, const float* raw, float* out);
 void linear_colour_change_cuda(long long R, int C, int Dk, const float* J, const float* dirs, double step, float* out);
+void surface_colour_change_cuda(long long R, int S, int C, int V, int Dk, const float* w, const float* z,
+                                const float* h, const float* J, const float* dirs, double step, float* out);
 void jacobian_cosine_cuda(long long R, int C, int D, const float* J, const float* dirs, float* out);
 #endif
 

@@ -48,11 +48,12 @@ using FineSampleVisitor = std::function<void(std::size_t first, int R, int S, co
 // How a view responds to a perturbation of the fine RGB head W += step * direction
 // (propagate/): the mean absolute colour change per pixel, exactly (perturb2d: the
 // perturbed head on the unperturbed render's samples, which the head cannot move; render2d:
-// the same by re-rendering the whole pipeline, slow, the check of perturb2d) or to first
-// order from the Jacobians (linear2d); or the density-weighted |mean raw-colour change|
+// the same by re-rendering the whole pipeline, slow, the check of perturb2d) or from the
+// Jacobians (linear2d: through a one-sample sigmoid per ray; first_order2d: the plain
+// first-order term t J g); or the density-weighted |mean raw-colour change|
 // along the ray, re-evaluated (perturb3d) or from the head input (linear3d); or, not a
 // colour change, |cos(J_r, direction)| of each pixel's Jacobian (cosine2d).
-enum class ResponseMode { Perturb2D, Perturb3D, Linear2D, Linear3D, Render2D, Cosine2D };
+enum class ResponseMode { Perturb2D, Perturb3D, Linear2D, Linear3D, Render2D, Cosine2D, FirstOrder2D };
 
 class NerfEngine {
  public:

@@ -48,9 +48,6 @@ MODE_FREE = ("nearest_click", "semantic_nerf")
 REAL_FORMATS = ("replica", "scannet", "auto")
 METRICS = ("miou", "miou_valid", "acc_total", "acc_class")
 METRIC_TITLES = ("mIoU", "mIoU (valid)", "total acc.", "class acc.")
-# Shaping steps for the generated rooms on the CPU when --shape-iters is not given (the
-# config default, 10k, is the paper's GPU setting).
-ROOM_SHAPE_ITERS = 1000
 # --quick: a tiny model on tiny renders, for tests and smoke checks.
 QUICK_SIZE = {"width": 48, "height": 36, "frames": 24}
 QUICK_ITERS = {"nerf": 20, "shape": 10}
@@ -435,8 +432,6 @@ def train_scene(runner: Runner, scene: Scene, run: Path) -> Tuple[bool, bool]:
             print("  note  the NeRF changed: old shape checkpoints moved to %s" % stale, flush=True)
 
     shape_iters = args.shape_iters
-    if shape_iters is None and scene.kind == "generated":
-        shape_iters = ROOM_SHAPE_ITERS
     run_config = read_json(run / "config.json")
     if shape_iters is None and run_config is not None:
         shape_iters = run_config.get("shape", {}).get("iters")
@@ -661,7 +656,7 @@ def parse_args(argv):
     p.add_argument("--room-config", default=ROOM_CONFIG, help="config for the generated rooms (default %(default)s)")
     p.add_argument("--nerf-iters", type=int, default=None, help="NeRF training steps (default: the config's)")
     p.add_argument("--shape-iters", type=int, default=None,
-                   help="shaping steps (default %d for generated rooms, the config's for real datasets)" % ROOM_SHAPE_ITERS)
+                   help="shaping steps (default: the run's config, 3000 for the generated rooms' preset)")
     p.add_argument("--modes", default="perturb2d,linear3d", help="response modes (default %(default)s)")
     p.add_argument("--labels", default="semantic,instance", help="label kinds (default %(default)s)")
     p.add_argument("--annotations", default="sparse,regions,dense", help="annotation settings (default %(default)s)")

@@ -73,6 +73,14 @@ Clicks clicks_on(jnerf::NerfEngine& engine, int per_class = 2) {
   return c;
 }
 
+// What the response tests start from: a NeRF trained for a few steps, the directions of
+// its first `classes` clicked classes and test view `test_index`.
+struct ResponseCase {
+  std::unique_ptr<jnerf::NerfEngine> engine;
+  jnerf::ClassDirections directions;
+  const jnerf::Frame* view = nullptr;
+};
+
 double max_abs(const std::vector<float>& v) {
   double m = 0;
   for (float x : v) m = std::max(m, double(std::abs(x)));
@@ -99,6 +107,17 @@ void expect_linear3d_equals_perturb3d(jnerf::NerfEngine& engine) {
   const double scale = max_abs(per);
   ASSERT_GT(scale, 1e-6);
   for (std::size_t i = 0; i < lin.size(); ++i) EXPECT_NEAR(lin[i], per[i], 2e-4 * scale) << i;
+}
+
+ResponseCase response_case(const std::string& model, std::size_t classes, int test_index) {
+  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
+  ResponseCase rc;
+  rc.engine = trained_engine(model, run);
+  Clicks c = clicks_on(*rc.engine);
+  keep_classes(c.directions, classes);
+  rc.directions = std::move(c.directions);
+  rc.view = &data().frames[data().test[test_index]];
+  return rc;
 }
 
 }  // namespace
@@ -142,12 +161,10 @@ TEST(Propagation, Linear3DEqualsPerturb3DOnHashGrid) {
 // modes reproduce. At the reference step linear2d (heaviest samples moved exactly, the
 // sigmoid kept) stays closer to perturb2d than the plain first-order term.
 TEST(Propagation, Linear2DFollowsPerturb2D) {
-  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
-  auto engine = trained_engine("semantic_nerf", run);
-  Clicks c = clicks_on(*engine);
-  keep_classes(c.directions, 5);
-  const auto& d = c.directions;
-  const jnerf::Frame& view = data().frames[data().test[2]];
+  ResponseCase rc = response_case("semantic_nerf", 5, 2);
+  auto& engine = rc.engine;
+  const auto& d = rc.directions;
+  const jnerf::Frame& view = *rc.view;
   const auto params_before = engine->params();
   auto responses = [&](double t, jnerf::ResponseMode mode) {
     return engine->head_responses(view, d.values, d.spec, t, mode, 512);
@@ -195,12 +212,10 @@ TEST(Propagation, Linear2DFollowsPerturb2D) {
 // perturb2d evaluates the perturbed head on the unperturbed samples; re-rendering the whole
 // pipeline with the perturbed head (render2d) must give the same responses.
 TEST(Propagation, Perturb2DEqualsAFullRerender) {
-  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
-  auto engine = trained_engine("semantic_nerf", run);
-  Clicks c = clicks_on(*engine);
-  keep_classes(c.directions, 4);
-  const auto& d = c.directions;
-  const jnerf::Frame& view = data().frames[data().test[3]];
+  ResponseCase rc = response_case("semantic_nerf", 4, 3);
+  auto& engine = rc.engine;
+  const auto& d = rc.directions;
+  const jnerf::Frame& view = *rc.view;
   const auto params_before = engine->params();
   const auto fast = engine->head_responses(view, d.values, d.spec, 0.1, jnerf::ResponseMode::Perturb2D, 512);
   const auto full = engine->head_responses(view, d.values, d.spec, 0.1, jnerf::ResponseMode::Render2D, 512);
@@ -213,12 +228,10 @@ TEST(Propagation, Perturb2DEqualsAFullRerender) {
 // cosine2d is |cos| between each pixel's Jacobian (the engine's own pixel_jacobians) and
 // each class direction, and its maps reach the argmax unscaled.
 TEST(Propagation, Cosine2DIsTheAbsoluteCosineOfThePixelJacobians) {
-  const jnerf::RunDir run(jnerf::test::scratch_dir("run"));
-  auto engine = trained_engine("hash_grid", run);
-  Clicks c = clicks_on(*engine);
-  keep_classes(c.directions, 3);
-  const auto& d = c.directions;
-  const jnerf::Frame& view = data().frames[data().test[1]];
+  ResponseCase rc = response_case("hash_grid", 3, 1);
+  auto& engine = rc.engine;
+  const auto& d = rc.directions;
+  const jnerf::Frame& view = *rc.view;
   const auto cos = engine->head_responses(view, d.values, d.spec, 0.1, jnerf::ResponseMode::Cosine2D, 512);
   const std::size_t n = static_cast<std::size_t>(view.intrinsics.width) * view.intrinsics.height;
   ASSERT_EQ(cos.size(), d.labels.size() * n);

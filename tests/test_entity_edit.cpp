@@ -297,7 +297,8 @@ TEST(EntityEdit, SelectionMaskHoldsTheClick) {
   const jnerf::PixelPos click = object_click(view);
   const std::vector<int> views = jnerf::split_view_indices(t.dataset, "test", 3);
   ASSERT_EQ(views.size(), 3u);
-  for (jnerf::ResponseMode mode : {jnerf::ResponseMode::Linear3D, jnerf::ResponseMode::Linear2D}) {
+  for (jnerf::ResponseMode mode :
+       {jnerf::ResponseMode::Linear3D, jnerf::ResponseMode::Linear2D, jnerf::ResponseMode::Cosine2D}) {
     jnerf::SelectSettings s = jnerf::SelectSettings::from_config(t.config);
     s.mode = mode;
     int visits = 0;

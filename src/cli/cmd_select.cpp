@@ -32,8 +32,8 @@ void add_select(CLI::App& app, const GlobalOptions& global, Action& action) {
   add_clicked_run_options(cmd, a->target, "select in");
   cmd->add_option("--click", a->clicks, "a clicked pixel X,Y of that view (repeatable)")->required();
   cmd->add_option("--out", a->out, "output folder")->required();
-  cmd->add_option("--mode", a->mode, "response: linear3d (default), perturb3d, linear2d or perturb2d")
-      ->check(CLI::IsMember({"linear3d", "perturb3d", "linear2d", "perturb2d"}));
+  cmd->add_option("--mode", a->mode, "response: linear3d (default), perturb3d, linear2d, perturb2d or cosine2d")
+      ->check(CLI::IsMember({"linear3d", "perturb3d", "linear2d", "perturb2d", "cosine2d"}));
   cmd->add_option("--scale", a->scale, "response scale: view (per view, as propagate; default) or clicks")
       ->check(CLI::IsMember({"view", "clicks"}));
   cmd->add_option("--threshold", a->threshold, "mask where the post-processed response exceeds this (default 0.5)");

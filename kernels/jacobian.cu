@@ -71,8 +71,11 @@ __global__ void surface_colour_change_kernel(long long R, int S, int C, int V, i
   const long long t = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
   if (t >= R * C) return;
   const long long r = t % R, c = t / R;
+  // One thread per (ray, class): the ray's summary is recomputed per class rather than
+  // staged through memory.
+  const SurfaceSummary sum = surface_summary_ray(r, S, R * S, w, z);
   out[c * R + r] =
-      static_cast<float>(surface_colour_change_ray(r, S, R * S, V, Dk, w, z, h, J, dirs + c * 3 * Dk, step));
+      static_cast<float>(surface_colour_change_ray(r, sum, R * S, V, Dk, w, z, h, J, dirs + c * 3 * Dk, step));
 }
 
 __global__ void jacobian_cosine_kernel(long long R, int C, int D, const float* __restrict__ J,

@@ -151,6 +151,34 @@ JN_HD double one_sample_colour_change(double opacity, double s, double linear) {
 // Samples per ray that linear2d moves exactly (surface_colour_change_ray).
 constexpr int kSurfaceSamples = 3;
 
+// What linear2d needs of ray r whatever the class: its opacity sum_i w_i, foreground colour
+// F_k = sum_i w_i sigmoid(z_ik) and its kSurfaceSamples heaviest samples (indices into n).
+struct SurfaceSummary {
+  double opacity = 0, fg[3] = {0, 0, 0};
+  long long top[kSurfaceSamples] = {};
+  int tops = 0;
+};
+
+template <class T>
+JN_HD SurfaceSummary surface_summary_ray(long long r, int S, long long n, const T* w, const T* z) {
+  SurfaceSummary sum;
+  const long long first = r * S;
+  // The heaviest samples, by repeated selection (S is small).
+  for (; sum.tops < kSurfaceSamples && sum.tops < S; ++sum.tops) {
+    long long best = -1;
+    for (int i = 0; i < S; ++i) {
+      bool taken = false;
+      for (int t = 0; t < sum.tops; ++t) taken = taken || sum.top[t] == first + i;
+      if (!taken && (best < 0 || w[first + i] > w[best])) best = first + i;
+    }
+    sum.top[sum.tops] = best;
+  }
+  for (int i = 0; i < S; ++i) sum.opacity += double(w[first + i]);
+  for (int k = 0; k < 3; ++k)
+    for (int i = 0; i < S; ++i) sum.fg[k] += double(w[first + i]) / (1.0 + exp(-double(z[k * n + first + i])));
+  return sum;
+}
+
 // 2D response of ray r to W += step * dir from its channel-block Jacobian J_r (3 x Dk),
 // with the sigmoid kept (linear2d). The ray's kSurfaceSamples heaviest samples are moved
 // exactly (logit change step (dir[k, :V] . h_i + dir[k, V] when Dk > V)); the others, whose
@@ -158,35 +186,20 @@ constexpr int kSurfaceSamples = 3;
 // opacity and mean colour (one_sample_colour_change). Exact for a ray whose weight sits on
 // up to kSurfaceSamples + 1 samples (a surface), the first-order term for small steps, and
 // saturating as the colour does, where the first-order term keeps growing.
-//   R = (1/3) sum_k |dC_k|;  w: n, z: raw colours 3 x n, h: head input V x n.
+//   R = (1/3) sum_k |dC_k|;  w: n, z: raw colours 3 x n, h: head input V x n; `sum` is
+//   surface_summary_ray of the same ray.
 template <class T, class U>
-JN_HD double surface_colour_change_ray(long long r, int S, long long n, int V, int Dk, const T* w, const T* z,
-                                       const T* h, const T* J, const U* dir, double step) {
+JN_HD double surface_colour_change_ray(long long r, const SurfaceSummary& sum, long long n, int V, int Dk, const T* w,
+                                       const T* z, const T* h, const T* J, const U* dir, double step) {
   const T* row = J + r * 3 * Dk;
-  const long long first = r * S;
-  // The heaviest samples, by repeated selection (S is small).
-  long long top[kSurfaceSamples];
-  int tops = 0;
-  for (; tops < kSurfaceSamples && tops < S; ++tops) {
-    long long best = -1;
-    for (int i = 0; i < S; ++i) {
-      bool taken = false;
-      for (int t = 0; t < tops; ++t) taken = taken || top[t] == first + i;
-      if (!taken && (best < 0 || w[first + i] > w[best])) best = first + i;
-    }
-    top[tops] = best;
-  }
-  double opacity = 0;
-  for (int i = 0; i < S; ++i) opacity += double(w[first + i]);
   double total = 0;
   for (int k = 0; k < 3; ++k) {
     double linear = 0;
     for (int j = 0; j < Dk; ++j) linear += double(dir[k * Dk + j]) * double(row[k * Dk + j]);
     linear *= step;
-    double change = 0, rest_opacity = opacity, rest_fg = 0, rest_linear = linear;
-    for (int i = 0; i < S; ++i) rest_fg += double(w[first + i]) / (1.0 + exp(-double(z[k * n + first + i])));
-    for (int t = 0; t < tops; ++t) {
-      const long long i = top[t];
+    double change = 0, rest_opacity = sum.opacity, rest_fg = sum.fg[k], rest_linear = linear;
+    for (int t = 0; t < sum.tops; ++t) {
+      const long long i = sum.top[t];
       double d = Dk > V ? double(dir[k * Dk + V]) : 0.0;
       for (int j = 0; j < V; ++j) d += double(dir[k * Dk + j]) * double(h[j * n + i]);
       d *= step;

@@ -85,10 +85,12 @@ void surface_colour_change_cpu(long long R, int S, int C, int V, int Dk, const T
                                const T* J, const T* dirs, double step, T* out) {
   const long long n = R * S;
 #pragma omp parallel for schedule(static)
-  for (long long r = 0; r < R; ++r)
+  for (long long r = 0; r < R; ++r) {
+    const SurfaceSummary sum = surface_summary_ray(r, S, n, w, z);  // once per ray, not per class
     for (int c = 0; c < C; ++c)
-      out[c * R + r] = static_cast<T>(
-          surface_colour_change_ray(r, S, n, V, Dk, w, z, h, J, dirs + static_cast<long long>(c) * 3 * Dk, step));
+      out[c * R + r] = static_cast<T>(surface_colour_change_ray(r, sum, n, V, Dk, w, z, h, J,
+                                                                dirs + static_cast<long long>(c) * 3 * Dk, step));
+  }
 }
 
 template <class T>

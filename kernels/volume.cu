@@ -60,9 +60,9 @@ __global__ void composite_forward_kernel(long long R, int S, const float* __rest
   if (r >= R) return;
   const long long n = R * S;
   const long long o = r * S;
-  composite_forward_ray<float>(S, n, R, sigma + o, rgb + o, t + o, dir_norm ? dir_norm[r] : 1.f, background,
-                               out_rgb + r, out_depth ? out_depth + r : nullptr, out_acc ? out_acc + r : nullptr,
-                               weights ? weights + o : nullptr);
+  composite_forward_ray<float>(S, n, R, sigma + o, rgb ? rgb + o : nullptr, t + o, dir_norm ? dir_norm[r] : 1.f,
+                               background, out_rgb ? out_rgb + r : nullptr, out_depth ? out_depth + r : nullptr,
+                               out_acc ? out_acc + r : nullptr, weights ? weights + o : nullptr);
 }
 
 __global__ void composite_backward_kernel(long long R, int S, const float* __restrict__ sigma,

@@ -38,6 +38,8 @@ JN_HD T composite_delta(const T* t, int i, int S, T dir_norm) {
 //   bg                     3 values or nullptr;
 //   C[k * R]               channel k of the ray's colour (R = rays in the batch);
 //   depth, acc, w          may be nullptr (not written).
+// rgb and C may both be nullptr: only the weights, depth and opacity are composited (a
+// coarse pass whose colour nothing reads).
 template <class T>
 JN_HD void composite_forward_ray(int S, long long n, long long R, const T* sigma, const T* rgb, const T* t,
                                  T dir_norm, const T* bg, T* C, T* depth, T* acc, T* w) {
@@ -48,24 +50,28 @@ JN_HD void composite_forward_ray(int S, long long n, long long R, const T* sigma
     const T sd = sigma[i] * composite_delta(t, i, S, dir_norm);
     const T alpha = -volmath::expm1_(-sd);
     const T wi = trans * alpha;
-    c0 += wi * rgb[i];
-    c1 += wi * rgb[n + i];
-    c2 += wi * rgb[2 * n + i];
+    if (rgb) {
+      c0 += wi * rgb[i];
+      c1 += wi * rgb[n + i];
+      c2 += wi * rgb[2 * n + i];
+    }
     d += wi * t[i];
     a += wi;
     if (w) w[i] = wi;
     tau += sd;
     trans = volmath::exp_(-tau);
   }
-  if (bg) {
-    const T rest = T(1) - a;
-    c0 += rest * bg[0];
-    c1 += rest * bg[1];
-    c2 += rest * bg[2];
+  if (C) {
+    if (bg) {
+      const T rest = T(1) - a;
+      c0 += rest * bg[0];
+      c1 += rest * bg[1];
+      c2 += rest * bg[2];
+    }
+    C[0] = c0;
+    C[R] = c1;
+    C[2 * R] = c2;
   }
-  C[0] = c0;
-  C[R] = c1;
-  C[2 * R] = c2;
   if (depth) *depth = d;
   if (acc) *acc = a;
 }

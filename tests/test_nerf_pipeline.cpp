@@ -1,7 +1,9 @@
 // The whole semantic_nerf pipeline (encodings, MLPs, sampling, compositing, losses) in
 // double: its analytic gradient against central finite differences.
 #include <cmath>
+#include <memory>
 #include <random>
+#include <stdexcept>
 
 #include <gtest/gtest.h>
 
@@ -111,8 +113,13 @@ TEST(NerfPipeline, GradientsMatchFiniteDifferencesWithBackground) {
   check_gradients(p);
 }
 
-// The same pipeline over the hash-grid field (truncated-exp density, hash table parameters).
-TEST(NerfPipeline, HashGridGradientsMatchFiniteDifferences) {
+namespace {
+
+using HashPipeline = jnerf::NerfPipeline<jnerf::CpuBackend<double>, jnerf::HashGridField<jnerf::CpuBackend<double>>>;
+
+// A small hash-grid pipeline whose tables hold visible values (they start near zero,
+// 1e-4), so that density varies.
+std::unique_ptr<HashPipeline> tiny_hash_pipeline() {
   using B = jnerf::CpuBackend<double>;
   jnerf::HashGridSpec spec;
   spec.grid.levels = 3;
@@ -125,19 +132,59 @@ TEST(NerfPipeline, HashGridGradientsMatchFiniteDifferences) {
   spec.colour_width = 8;
   spec.colour_depth = 1;
   const std::array<double, 3> lo{-1.5, -1.5, 0.0}, hi{1.5, 1.5, 4.0};
-  jnerf::NerfPipeline<B, jnerf::HashGridField<B>> p(tiny_sampler(true), [&](jnerf::ParamLayout& l, const std::string& prefix) {
+  auto p = std::make_unique<HashPipeline>(tiny_sampler(true), [&](jnerf::ParamLayout& l, const std::string& prefix) {
     return jnerf::HashGridField<B>(spec, l, prefix, lo, hi);
   });
-  p.init_params(4);
-  // Tables start near zero (1e-4): give them visible values so density varies.
-  std::vector<float> host = p.params_host();
+  p->init_params(4);
+  std::vector<float> host = p->params_host();
   std::mt19937_64 rng(9);
   std::uniform_real_distribution<float> u(-0.5f, 0.5f);
-  for (const auto& seg : p.layout().segments())
+  for (const auto& seg : p->layout().segments())
     if (seg.name.find("encoding") != std::string::npos)
       for (std::size_t k = 0; k < seg.size; ++k) host[seg.offset + k] = u(rng);
-  p.set_params(host);
-  check_gradients(p);
+  p->set_params(host);
+  return p;
+}
+
+// With the coarse colour off, every fine output is the same to the bit (the coarse
+// weights, hence the fine samples, do not depend on the colour), and what needs the
+// coarse colour refuses.
+template <class P>
+void check_coarse_colour_is_optional(P& p) {
+  const Batch b = make_batch();
+  std::mt19937_64 rng(1);
+  p.forward(b.origins.data(), b.dirs.data(), b.R, false, rng);
+  const std::size_t n = static_cast<std::size_t>(b.R) * p.fine_samples_per_ray();
+  const auto copy = [](const double* v, std::size_t m) { return std::vector<double>(v, v + m); };
+  const auto rgb = p.rgb_fine(), depth = p.depth_fine();
+  const auto w = copy(p.fine_weights(), n), raw = copy(p.fine_raw_rgb(), 3 * n);
+  const auto h = copy(p.fine_head_input(), static_cast<std::size_t>(p.fine_head_width()) * n);
+  p.set_coarse_colour(false);
+  p.forward(b.origins.data(), b.dirs.data(), b.R, false, rng);
+  EXPECT_EQ(p.rgb_fine(), rgb);
+  EXPECT_EQ(p.depth_fine(), depth);
+  EXPECT_EQ(copy(p.fine_weights(), n), w);
+  EXPECT_EQ(copy(p.fine_raw_rgb(), 3 * n), raw);
+  EXPECT_EQ(copy(p.fine_head_input(), h.size()), h);
+  EXPECT_THROW(p.rgb_coarse(), std::logic_error);
+  EXPECT_THROW(p.backward_photometric(b.target.data()), std::logic_error);
+  p.set_coarse_colour(true);
+  p.forward(b.origins.data(), b.dirs.data(), b.R, false, rng);
+  EXPECT_NO_THROW(p.backward_photometric(b.target.data()));
+}
+
+}  // namespace
+
+// The same pipeline over the hash-grid field (truncated-exp density, hash table parameters).
+TEST(NerfPipeline, HashGridGradientsMatchFiniteDifferences) {
+  check_gradients(*tiny_hash_pipeline());
+}
+
+TEST(NerfPipeline, CoarseColourIsOptionalForInference) {
+  Pipeline p(tiny_spec(), tiny_sampler(true));
+  p.init_params(6);
+  check_coarse_colour_is_optional(p);
+  check_coarse_colour_is_optional(*tiny_hash_pipeline());
 }
 
 TEST(NerfPipeline, FloatAgreesWithDouble) {

@@ -166,6 +166,29 @@ TEST(Composite, TwoSamplesWithKnownAlphasGiveExactWeights) {
   for (int k = 0; k < 3; ++k) EXPECT_NEAR(o.C[k], w[k] + (1 - acc) * b.bg[k], 1e-15);
 }
 
+// Without colour (rgb and C nullptr) the weights, depth and opacity are the same numbers.
+TEST(Composite, WithoutColourGivesTheSameWeightsDepthAndOpacity) {
+  Batch b(2, 5);
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u(0.0, 2.0);
+  for (int r = 0; r < 2; ++r)
+    for (int i = 0; i < 5; ++i) {
+      b.t[r * 5 + i] = 1.0 + 0.4 * i + 0.1 * r;
+      b.sigma[r * 5 + i] = u(rng);
+      for (int k = 0; k < 3; ++k) b.colour(r, i, k) = 0.5 * u(rng);
+    }
+  b.dnorm = {1.1, 0.9};
+  b.bg = {0.2, 0.5, 0.9};
+  const Outputs full = forward(b, true);
+  std::vector<double> depth(2), acc(2), w(b.n());
+  jnerf::composite_forward_cpu<double>(b.R, b.S, b.sigma.data(), nullptr, b.t.data(), b.dnorm.data(), b.bg.data(),
+                                       nullptr, depth.data(), acc.data(), w.data());
+  EXPECT_EQ(w, full.w);
+  EXPECT_EQ(depth, full.depth);
+  EXPECT_EQ(acc, full.acc);
+  EXPECT_GT(full.acc[0], 0.5);  // the case has visible weight
+}
+
 TEST(Composite, TransmittanceIsExactForHugeOpticalDepth) {
   // sigma * delta = 50 per sample: the exact T_1 = e^-50 (nerf-pytorch's cumprod(1 - alpha +
   // 1e-10) would give ~1e-10 instead), then a last sample with a 1e10 delta and a large
@@ -404,6 +427,13 @@ TEST(CudaConformanceVolume, CompositeForwardAndBackwardMatchCpu) {
     expect_close(ddepth.download(), depth, 1e-5f, "depth");
     expect_close(dacc.download(), acc, 1e-5f, "acc");
     expect_close(dw.download(), w, 1e-5f, "weights");
+    // Without colour (a coarse pass nothing reads the colour of): the same weights.
+    DeviceBuffer dw2(std::vector<float>(n, 0.f)), ddepth2(std::vector<float>(R, 0.f));
+    jnerf::composite_forward_cuda(R, S, dsigma.ptr, nullptr, dt.ptr, ddn.ptr, dbgp, nullptr, ddepth2.ptr, nullptr,
+                                  dw2.ptr);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+    expect_close(dw2.download(), w, 1e-5f, "weights without colour");
+    expect_close(ddepth2.download(), depth, 1e-5f, "depth without colour");
     // The backward from the CPU forward's outputs, so both see identical inputs.
     DeviceBuffer cC(C), cdepth(depth), cacc(acc), cw(w);
     jnerf::composite_backward_cuda(R, S, dsigma.ptr, drgb.ptr, dt.ptr, ddn.ptr, dbgp, cC.ptr, cdepth.ptr, cacc.ptr,

@@ -165,17 +165,16 @@ void HashGridField<B>::reserve(int n) {
 }
 
 template <class B>
-void HashGridField<B>::forward(const T* params, const T* positions, const T* view_dirs, int n) {
+void HashGridField<B>::forward_density(const T* params, const T* positions, int n) {
   reserve(n);
-  const std::size_t N = static_cast<std::size_t>(n);
   B::linear_forward(box_affine_.data(), box_affine_.data() + 9, positions, x01_.data(), 3, 3, n, Activation::None);
   B::hash_encode(spec_.grid, params + table_offset_, x01_.data(), n, enc_.data());
-  const T* in = enc_.data();
   if (fused_density_) {
     fused_forward(params + density_layers_[0].weight, enc_.data(), dens_out_.data(), dens_hidden(0),
                   spec_.encoding_dims(), spec_.density_width, spec_.density_depth, spec_.density_outputs(),
                   Activation::None);
   } else {
+    const T* in = enc_.data();
     for (int i = 0; i < spec_.density_depth; ++i) {
       const Layer& l = density_layers_[i];
       B::linear_forward(params + l.weight, params + l.bias, in, dens_hidden(i), l.in, l.out, n, Activation::ReLU);
@@ -185,9 +184,15 @@ void HashGridField<B>::forward(const T* params, const T* positions, const T* vie
     B::linear_forward(params + head.weight, params + head.bias, in, dens_out_.data(), head.in, head.out, n,
                       Activation::None);
   }
+}
+
+template <class B>
+void HashGridField<B>::forward(const T* params, const T* positions, const T* view_dirs, int n) {
+  forward_density(params, positions, n);
+  const std::size_t N = static_cast<std::size_t>(n);
   // The view encoding goes right below the geometry features: colour_in = rows 1.. .
   B::sh4_encode(view_dirs, n, dens_out_.data() + static_cast<std::size_t>(spec_.density_outputs()) * N);
-  in = dens_out_.data() + N;
+  const T* in = dens_out_.data() + N;
   if (fused_colour_) {
     fused_forward(params + colour_layers_[0].weight, in, colour_out(spec_.colour_depth - 1), colour_out(0),
                   spec_.colour_input_dims(), spec_.colour_width, spec_.colour_depth - 1, spec_.colour_width,

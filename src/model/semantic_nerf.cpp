@@ -104,7 +104,7 @@ typename B::Scalar* SemanticNerfNet<B>::trunk_output(int layer) {
 }
 
 template <class B>
-void SemanticNerfNet<B>::forward(const T* params, const T* positions, const T* view_dirs, int n) {
+void SemanticNerfNet<B>::forward_density(const T* params, const T* positions, int n) {
   reserve(n);
   const std::size_t N = static_cast<std::size_t>(n);
   const int P = spec_.position_dims(), W = spec_.trunk_width;
@@ -118,6 +118,14 @@ void SemanticNerfNet<B>::forward(const T* params, const T* positions, const T* v
   const T* trunk = trunk_output(spec_.trunk_depth - 1);
   B::linear_forward(params + alpha_layer_.weight, params + alpha_layer_.bias, trunk, alpha_raw_.data(), W, 1, n,
                     Activation::None);
+}
+
+template <class B>
+void SemanticNerfNet<B>::forward(const T* params, const T* positions, const T* view_dirs, int n) {
+  forward_density(params, positions, n);
+  const std::size_t N = static_cast<std::size_t>(n);
+  const int W = spec_.trunk_width;
+  const T* trunk = trunk_output(spec_.trunk_depth - 1);
   B::linear_forward(params + feature_layer_.weight, params + feature_layer_.bias, trunk, feat_cat_.data(), W, W, n,
                     Activation::None);
   B::frequency_encode(view_dirs, n, spec_.direction_frequencies, T(1), feat_cat_.data() + W * N);

@@ -81,7 +81,8 @@ std::vector<typename B::Scalar> NerfPipeline<B, Field>::download(const typename 
 }
 
 template <class B, class Field>
-void NerfPipeline<B, Field>::run_stage(Stage& st, Field& net, int R, bool train, std::mt19937_64& rng) {
+void NerfPipeline<B, Field>::run_stage(Stage& st, Field& net, int R, bool train, bool colour,
+                                       std::mt19937_64& rng) {
   const int S = st.samples_per_ray;
   const std::size_t n = static_cast<std::size_t>(R) * S;
   st.points.resize(3 * n);
@@ -94,7 +95,8 @@ void NerfPipeline<B, Field>::run_stage(Stage& st, Field& net, int R, bool train,
   st.out_acc.resize(R);
   B::ray_sample_points(R, S, origins_.data(), dirs_.data(), st.t.data(), st.points.data(), st.view_dirs.data(),
                        dir_norm_.data());
-  net.forward(params_.data(), st.points.data(), st.view_dirs.data(), static_cast<int>(n));
+  if (colour) net.forward(params_.data(), st.points.data(), st.view_dirs.data(), static_cast<int>(n));
+  else net.forward_density(params_.data(), st.points.data(), static_cast<int>(n));
 
   st.has_noise = train && sampler_.density_noise_std > 0.f;
   if (st.has_noise) {
@@ -106,9 +108,9 @@ void NerfPipeline<B, Field>::run_stage(Stage& st, Field& net, int R, bool train,
   }
   B::density_forward(net.density_activation(), n, net.raw_density(), st.has_noise ? st.noise.data() : nullptr,
                      st.sigma.data());
-  B::sigmoid_forward(3 * n, net.raw_rgb(), st.rgb.data());
-  B::composite_forward(R, S, st.sigma.data(), st.rgb.data(), st.t.data(), dir_norm_.data(),
-                       sampler_.use_background ? background_.data() : nullptr, st.out_rgb.data(),
+  if (colour) B::sigmoid_forward(3 * n, net.raw_rgb(), st.rgb.data());
+  B::composite_forward(R, S, st.sigma.data(), colour ? st.rgb.data() : nullptr, st.t.data(), dir_norm_.data(),
+                       sampler_.use_background ? background_.data() : nullptr, colour ? st.out_rgb.data() : nullptr,
                        st.out_depth.data(), st.out_acc.data(), st.weights.data());
 }
 
@@ -143,33 +145,30 @@ void NerfPipeline<B, Field>::forward(const T* origins, const T* dirs, int R, boo
   B::stratified_samples(R, Sc, T(sampler_.near), T(sampler_.far), bounded ? ray_near_.data() : nullptr,
                         bounded ? ray_far_.data() : nullptr, jitter ? uniforms_.data() : nullptr,
                         coarse_stage_.t.data());
-  run_stage(coarse_stage_, coarse_, R, train, rng);
+  last_coarse_colour_ = coarse_colour_;
+  run_stage(coarse_stage_, coarse_, R, train, coarse_colour_, rng);
 
   fine_stage_.t.resize(static_cast<std::size_t>(R) * (Sc + Nf));
   if (jitter) draw_uniforms(static_cast<std::size_t>(R) * Nf);
   B::importance_samples(R, Sc, Nf, coarse_stage_.t.data(), coarse_stage_.weights.data(),
                         jitter ? uniforms_.data() : nullptr, fine_stage_.t.data());
-  run_stage(fine_stage_, fine_, R, train, rng);
+  run_stage(fine_stage_, fine_, R, train, true, rng);
 }
 
 template <class B, class Field>
 std::vector<typename B::Scalar> NerfPipeline<B, Field>::fine_density(const T* points, int n, int chunk) {
   std::vector<T> out(n);
-  typename B::Buffer p, d, sigma;
-  std::vector<T> host_p, host_d;
+  typename B::Buffer p, sigma;
+  std::vector<T> host_p;
   for (int start = 0; start < n; start += chunk) {
     const int m = std::min(chunk, n - start);
     host_p.resize(3 * m);
-    host_d.assign(3 * m, T(0));
     for (int c = 0; c < 3; ++c)
       for (int i = 0; i < m; ++i) host_p[c * m + i] = points[static_cast<std::size_t>(c) * n + start + i];
-    for (int i = 0; i < m; ++i) host_d[2 * m + i] = T(1);  // density does not depend on the view
     p.resize(3 * m);
-    d.resize(3 * m);
     sigma.resize(m);
     B::upload(p.data(), host_p.data(), 3 * m);
-    B::upload(d.data(), host_d.data(), 3 * m);
-    fine_.forward(params_.data(), p.data(), d.data(), m);
+    fine_.forward_density(params_.data(), p.data(), m);
     B::density_forward(fine_.density_activation(), m, fine_.raw_density(), nullptr, sigma.data());
     B::download(out.data() + start, sigma.data(), m);
   }
@@ -182,6 +181,7 @@ std::vector<typename B::Scalar> NerfPipeline<B, Field>::rgb_fine() const {
 }
 template <class B, class Field>
 std::vector<typename B::Scalar> NerfPipeline<B, Field>::rgb_coarse() const {
+  if (!last_coarse_colour_) throw std::logic_error("rgb_coarse: the last forward skipped the coarse colour");
   return download(coarse_stage_.out_rgb, 3 * static_cast<std::size_t>(R_));
 }
 template <class B, class Field>
@@ -257,6 +257,7 @@ typename B::Scalar* NerfPipeline<B, Field>::jacobian_grad_on_backend() {
 
 template <class B, class Field>
 PhotometricLoss NerfPipeline<B, Field>::backward_stages(const T* target, bool shaping) {
+  if (!last_coarse_colour_) throw std::logic_error("backward: the last forward skipped the coarse colour");
   B::zero(grads_.data(), layout_.total());
   PhotometricLoss loss;
   loss.mse_fine = stage_backward(fine_stage_, fine_, R_, target, shaping);

@@ -28,9 +28,9 @@ void composite_forward_cpu(long long R, int S, const T* sigma, const T* rgb, con
 #pragma omp parallel for schedule(static)
   for (long long r = 0; r < R; ++r) {
     const long long o = r * S;
-    composite_forward_ray<T>(S, n, R, sigma + o, rgb + o, t + o, dir_norm ? dir_norm[r] : T(1), background,
-                             out_rgb + r, out_depth ? out_depth + r : nullptr, out_acc ? out_acc + r : nullptr,
-                             weights ? weights + o : nullptr);
+    composite_forward_ray<T>(S, n, R, sigma + o, rgb ? rgb + o : nullptr, t + o, dir_norm ? dir_norm[r] : T(1),
+                             background, out_rgb ? out_rgb + r : nullptr, out_depth ? out_depth + r : nullptr,
+                             out_acc ? out_acc + r : nullptr, weights ? weights + o : nullptr);
   }
 }
 

@@ -342,6 +342,7 @@ class Engine final : public NerfEngine {
   void forward(const std::vector<float>& float_o, const std::vector<float>& float_d, const std::vector<T>& o,
                const std::vector<T>& d, int R, bool train, std::mt19937_64& rng, std::size_t first = 0,
                std::size_t stride = 0) {
+    pipeline_.set_coarse_colour(train);  // inference reads only the fine outputs
     if (!grid_) {
       pipeline_.forward(o.data(), d.data(), R, train, rng);
       return;

@@ -91,6 +91,9 @@ class HashGridField {
   // positions, view_dirs: 3 x n (view_dirs unit length). Results stay valid until the next
   // forward: raw_density() (n), raw_rgb() (3 x n), head_input() (colour_width x n).
   void forward(const T* params, const T* positions, const T* view_dirs, int n);
+  // Only the density part of forward (encoding and density MLP): raw_density() is valid
+  // afterwards, the colour outputs are not, and backward() must not follow.
+  void forward_density(const T* params, const T* positions, int n);
   const T* raw_density() const { return dens_out_.data(); }
   const T* raw_rgb() const { return rgb_raw_.data(); }
   const T* head_input() const { return colour_out(spec_.colour_depth - 1); }

@@ -49,6 +49,9 @@ class SemanticNerfNet {
   // forward: raw_density() (n), raw_rgb() (3 x n), head_input() (view_width x n, the input
   // of rgb_linear after its ReLU: the h of the Jacobian).
   void forward(const T* params, const T* positions, const T* view_dirs, int n);
+  // Only the density part of forward (encoding, trunk, alpha_linear): raw_density() is
+  // valid afterwards, the colour outputs are not, and backward() must not follow.
+  void forward_density(const T* params, const T* positions, int n);
   const T* raw_density() const { return alpha_raw_.data(); }
   const T* raw_rgb() const { return rgb_raw_.data(); }
   const T* head_input() const { return view_h_.data(); }

@@ -69,6 +69,10 @@ class NerfPipeline {
   // ray_near / ray_far (R host values each, optional) narrow each ray's sample range.
   void forward(const T* origins, const T* dirs, int R, bool train, std::mt19937_64& rng,
                const T* ray_near = nullptr, const T* ray_far = nullptr);
+  // Whether forward() computes the coarse network's colour (default true). Inference that
+  // reads only fine outputs turns it off: the coarse pass then runs the density part of
+  // the field alone, and rgb_coarse() and the backward refuse until a forward with it on.
+  void set_coarse_colour(bool on) { coarse_colour_ = on; }
   // Density (after the activation, no noise) of the fine field at n points (3 x n host).
   std::vector<T> fine_density(const T* points, int n, int chunk);
   // Results of the last forward, downloaded: 3 x R colours, R depths / opacities.
@@ -122,7 +126,8 @@ class NerfPipeline {
     int samples_per_ray = 0;
     bool has_noise = false;
   };
-  void run_stage(Stage& stage, Field& net, int R, bool train, std::mt19937_64& rng);
+  // colour = false: density, weights, depth and opacity only (no colour, no backward).
+  void run_stage(Stage& stage, Field& net, int R, bool train, bool colour, std::mt19937_64& rng);
   // shaping: also back-propagate dL/dg from jacobian_grad_ (fine stage only).
   double stage_backward(Stage& stage, Field& net, int R, const T* target, bool shaping);
   PhotometricLoss backward_stages(const T* target, bool shaping);
@@ -134,6 +139,7 @@ class NerfPipeline {
   typename B::Buffer params_, grads_, origins_, dirs_, dir_norm_, uniforms_, background_, ray_near_, ray_far_;
   Stage coarse_stage_, fine_stage_;
   int R_ = 0;
+  bool coarse_colour_ = true, last_coarse_colour_ = true;  // the setting; what the last forward did
   // Jacobian state of the last fine_jacobians() call and the backward's scratch.
   JacobianSpec jacobian_spec_;
   typename B::Buffer coef_, jacobians_, jacobian_grad_, d_head_, d_raw_extra_, d_weights_;

@@ -32,12 +32,13 @@ void density_activation_backward_cpu(DensityActivation act, long long n, const T
 
 // ---- compositing forward ----------------------------------------------------------------
 //   sigma      R*S   densities after the activation, ray-major
-//   rgb        3*n   sample colours, feature-major
+//   rgb        3*n   sample colours, feature-major, or nullptr (with out_rgb nullptr: only
+//                    the weights, depth and opacity are composited)
 //   t          R*S   sample depths (ascending per ray), ray-major
 //   dir_norm   R     |d| of each ray's direction, or nullptr (= 1)
 //   background 3     background colour, or nullptr (no background: C = sum w c)
 // Outputs (overwritten):
-//   out_rgb    3*R   composited colour, feature-major
+//   out_rgb    3*R   composited colour, feature-major (nullptr when rgb is)
 //   out_depth  R     sum w t (nullptr: not written)
 //   out_acc    R     sum w   (nullptr: not written)
 //   weights    R*S   w_i, ray-major (nullptr: not written; the backward needs them)

@@ -125,6 +125,53 @@ TEST(FeaturePrior, GeometricDescriptorOfAPlane) {
     }
 }
 
+// Vertical stripes (red, blue, red, ...) on a wall at depth 2 and a green box at depth 1 in
+// the right two columns: a 3 x 3 window averages the stripes' Lab and never mixes in the box.
+TEST(FeaturePrior, ColourWindowAveragesTheSurfaceOnly) {
+  const int w = 6, h = 3;
+  jnerf::Frame f = flat_frame(w, h, "stripes");
+  jnerf::ImageF depth(w, h, 1, 2.f);
+  const float red[3] = {0.9f, 0.1f, 0.1f}, blue[3] = {0.1f, 0.1f, 0.9f}, green[3] = {0.1f, 0.8f, 0.2f};
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const float* c = x >= 4 ? green : (x % 2 == 0 ? red : blue);
+      for (int k = 0; k < 3; ++k) f.rgb.data[(y * w + x) * 3 + k] = c[k];
+      if (x >= 4) depth.data[y * w + x] = 1.f;
+    }
+  double r[3], b[3], g[3];
+  jnerf::srgb_to_lab(red, r);
+  jnerf::srgb_to_lab(blue, b);
+  jnerf::srgb_to_lab(green, g);
+  const auto same = jnerf::surface_mean_lab(f, depth, 1);
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(same[1][k], b[k], 1e-9);
+  const auto mean = jnerf::surface_mean_lab(f, depth, 3);
+  for (int k = 0; k < 3; ++k) {
+    // Row 1, column 1: columns 0-2 of rows 0-2 are red, blue, red.
+    EXPECT_NEAR(mean[1 * w + 1][k], (2 * r[k] + b[k]) / 3, 1e-9);
+    // Column 3 (blue) sees columns 2-3 of the wall; column 4 of the box is 2x nearer.
+    EXPECT_NEAR(mean[1 * w + 3][k], (r[k] + b[k]) / 2, 1e-9);
+    // The box averages only itself: green.
+    EXPECT_NEAR(mean[0 * w + 4][k], g[k], 1e-9);
+    // Row 0, column 0 (corner): columns 0-1 of rows 0-1.
+    EXPECT_NEAR(mean[0][k], (r[k] + b[k]) / 2, 1e-9);
+  }
+  // The descriptor carries the averaged colour.
+  jnerf::GeometricPriorScales scales;
+  scales.colour_window = 3;
+  const jnerf::ViewDescriptors d = jnerf::geometric_descriptors(f, depth, scales);
+  EXPECT_NEAR(d.at(1 * w + 1)[1], (2 * r[1] + b[1]) / 3 / scales.colour, 1e-5);
+  EXPECT_NEAR(d.at(1 * w + 1)[0], (2 * r[0] + b[0]) / 3 / scales.lightness, 1e-5);
+}
+
+TEST(FeaturePrior, EvenColourWindowIsAnInputError) {
+  const jnerf::Dataset d = tiny_dataset();
+  jnerf::Json config = tiny_config();
+  config["shape"]["prior"]["colour_window"] = 4;
+  auto engine = tiny_engine(config, d);
+  EXPECT_TRUE(jnerf::test::contains(
+      jnerf::test::input_error([&] { jnerf::make_feature_prior(config, d, *engine); }), "colour_window"));
+}
+
 TEST(FeaturePrior, AffinityKernels) {
   const float a[3] = {1, 2, 3}, b[3] = {1, 0, 3}, c[1] = {7}, e[1] = {7}, f[1] = {8};
   EXPECT_NEAR(jnerf::descriptor_affinity(AffinityKernel::Gaussian, a, b, 3), std::exp(-2.0), 1e-12);

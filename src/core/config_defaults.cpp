@@ -101,6 +101,7 @@ Json default_config() {
       "labels": "instance",
       "colour_scale": 12.0,
       "lightness_scale": 12.0,
+      "colour_window": 1,
       "position_scale": 5.0,
       "normal_scale": 0.8
     },

@@ -149,6 +149,28 @@ void srgb_to_lab(const float rgb[3], double lab[3]) {
   lab[2] = 200 * (fy - fz);
 }
 
+std::vector<Eigen::Vector3d> surface_mean_lab(const Frame& frame, const ImageF& depth, int window) {
+  const int w = frame.intrinsics.width, h = frame.intrinsics.height, r = window / 2;
+  std::vector<Eigen::Vector3d> lab(static_cast<std::size_t>(w) * h), mean(lab.size());
+  for (std::size_t i = 0; i < lab.size(); ++i) srgb_to_lab(&frame.rgb.data[i * 3], lab[i].data());
+  if (r == 0) return lab;
+#pragma omp parallel for schedule(static)
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const double z = depth.at(x, y), tolerance = kSameSurfaceDepth * std::abs(z);
+      Eigen::Vector3d sum = Eigen::Vector3d::Zero();
+      int count = 0;
+      for (int v = std::max(0, y - r); v <= std::min(h - 1, y + r); ++v)
+        for (int u = std::max(0, x - r); u <= std::min(w - 1, x + r); ++u)
+          if (std::abs(depth.at(u, v) - z) <= tolerance) {
+            sum += lab[static_cast<std::size_t>(v) * w + u];
+            ++count;
+          }
+      mean[static_cast<std::size_t>(y) * w + x] = sum / count;  // count >= 1: the centre itself
+    }
+  return mean;
+}
+
 ViewDescriptors geometric_descriptors(const Frame& frame, const ImageF& depth, const GeometricPriorScales& scales) {
   const int w = frame.intrinsics.width, h = frame.intrinsics.height;
   if (frame.rgb.width != w || frame.rgb.height != h || depth.width != w || depth.height != h)
@@ -158,12 +180,11 @@ ViewDescriptors geometric_descriptors(const Frame& frame, const ImageF& depth, c
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) points[y * w + x] = back_project(frame, x, y, depth.at(x, y));
   const Eigen::Vector3d eye = frame.c2w.block<3, 1>(0, 3);
+  const std::vector<Eigen::Vector3d> lab = surface_mean_lab(frame, depth, scales.colour_window);
 #pragma omp parallel for schedule(static)
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
       float* out = d.values.data() + (static_cast<std::size_t>(y) * w + x) * 9;
-      double lab[3];
-      srgb_to_lab(&frame.rgb.data[(static_cast<std::size_t>(y) * w + x) * 3], lab);
       const Eigen::Vector3d& p = points[y * w + x];
       // Normal from the neighbours' points (central differences, one-sided at the border),
       // facing the camera.
@@ -173,7 +194,7 @@ ViewDescriptors geometric_descriptors(const Frame& frame, const ImageF& depth, c
       if (n.norm() > 0) n.normalize();
       if (n.dot(eye - p) < 0) n = -n;
       for (int k = 0; k < 3; ++k) {
-        out[k] = static_cast<float>(lab[k] / (k == 0 ? scales.lightness : scales.colour));
+        out[k] = static_cast<float>(lab[y * w + x][k] / (k == 0 ? scales.lightness : scales.colour));
         out[3 + k] = static_cast<float>(p[k] / scales.position);
         out[6 + k] = static_cast<float>(n[k] / scales.normal);
       }
@@ -209,9 +230,13 @@ std::unique_ptr<FeaturePrior> make_feature_prior(const Json& config, const Datas
     s.lightness = config_get<double>(config, "shape.prior.lightness_scale");
     s.position = config_get<double>(config, "shape.prior.position_scale");
     s.normal = config_get<double>(config, "shape.prior.normal_scale");
+    s.colour_window = config_get<int>(config, "shape.prior.colour_window");
     if (!(s.colour > 0 && s.lightness > 0 && s.position > 0 && s.normal > 0))
       throw InputError(
           "config keys 'shape.prior.colour_scale', 'lightness_scale', 'position_scale', 'normal_scale' must be > 0");
+    if (s.colour_window < 1 || s.colour_window % 2 == 0)
+      throw InputError("config key 'shape.prior.colour_window' must be an odd number >= 1, got " +
+                       std::to_string(s.colour_window));
     return std::make_unique<GeometricPrior>(dataset, engine, s, chunk, training_views);
   }
   if (type == "file") {

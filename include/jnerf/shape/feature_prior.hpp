@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
+
 #include "jnerf/core/config.hpp"
 #include "jnerf/data/dataset.hpp"
 #include "jnerf/data/ray_pool.hpp"
@@ -43,12 +45,21 @@ struct GeometricPriorScales {
   double normal = 0.8;      // |n_a - n_b| per unit
   double lightness = 12.0;  // CIE L* per unit. White light scales L* with the shading, so a
                             // scale above `colour` keeps an object's lit and shaded sides together.
+  int colour_window = 1;    // Lab averaged over this k x k window (odd), over the pixels on the
+                            // centre's surface (depth within kSameSurfaceDepth), so that a
+                            // texture (planks, a checker rug) reads as its mean colour.
 };
+// Neighbours count as the centre's surface when their depths differ by at most this
+// fraction of the centre's depth.
+inline constexpr double kSameSurfaceDepth = 0.03;
 
 // The geometric descriptor of a view from its image and the NeRF's depth (z-depth).
 ViewDescriptors geometric_descriptors(const Frame& frame, const ImageF& depth, const GeometricPriorScales& scales);
 // sRGB in [0, 1] to CIE Lab (D65).
 void srgb_to_lab(const float rgb[3], double lab[3]);
+// Every pixel's Lab, averaged over the window x window pixels around it whose depth is within
+// kSameSurfaceDepth of its own (window 1: the pixel's own Lab). Pixel-major.
+std::vector<Eigen::Vector3d> surface_mean_lab(const Frame& frame, const ImageF& depth, int window);
 
 class FeaturePrior {
  public:

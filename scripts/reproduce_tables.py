@@ -58,7 +58,7 @@ QUICK_TRAIN_SETS = [
     "train.val_every=0", "train.log_every=10", "shape.rays_per_batch=32", "shape.log_every=5",
 ]
 CSV_COLUMNS = [
-    "scene", "setting", "annotation", "clicks_per_class", "region_fraction", "mode", "labels", "method",
+    "scene", "setting", "annotation", "clicks_per_class", "region_fraction", "mode", "labels", "seed", "method",
     "miou", "miou_valid", "acc_total", "acc_class", "seconds", "views", "clicks", "status", "metrics_json",
 ]
 
@@ -124,10 +124,21 @@ class Combo:
     mode: str
     labels: str
     baselines: Tuple[str, ...]
+    seed: int = 0  # of the simulated clicks (propagate.seed)
 
     @property
     def key(self) -> str:
-        return "%s/%s/%s" % (self.setting.key, self.mode, self.labels)
+        return "%s/%s/%s/seed%d" % (self.setting.key, self.mode, self.labels, self.seed)
+
+    @property
+    def folder(self) -> str:
+        """The setting's folder; seeds other than 0 get their own (seed 0 keeps the plain name)."""
+        return self.setting.folder + ("_seed%d" % self.seed if self.seed else "")
+
+    @property
+    def group(self) -> Tuple[str, str, str]:
+        """What the summary averages over scenes and seeds."""
+        return (self.setting.key, self.mode, self.labels)
 
 
 @dataclass
@@ -231,7 +242,8 @@ def build_combos(args) -> List[Combo]:
             for i, setting in enumerate(settings):
                 first = i == 0 and labels == args.labels[0]
                 wanted = args.baselines_in == "all" or (args.baselines_in == "first" and first)
-                combos.append(Combo(setting, mode, labels, tuple(args.baselines) if wanted else ()))
+                for seed in args.seeds:
+                    combos.append(Combo(setting, mode, labels, tuple(args.baselines) if wanted else (), seed))
     return combos
 
 
@@ -456,10 +468,10 @@ def propagate_scene(runner: Runner, scene: Scene, run: Path, combos: List[Combo]
     args = runner.args
     results = {}
     for combo in combos:
-        out = runner.out / "propagate" / scene.name / combo.labels / combo.mode / combo.setting.folder
+        out = runner.out / "propagate" / scene.name / combo.labels / combo.mode / combo.folder
         cmd = runner.jnerf_cmd("propagate", "--run", str(run), "--out", str(out))
         sets = combo.setting.propagate_sets() + [
-            "propagate.mode=" + combo.mode, "propagate.labels=" + combo.labels, "propagate.seed=%d" % args.seed,
+            "propagate.mode=" + combo.mode, "propagate.labels=" + combo.labels, "propagate.seed=%d" % combo.seed,
             "propagate.baselines=" + json.dumps(list(combo.baselines), separators=(",", ":"))]
         max_views = args.max_views if args.max_views is not None else (QUICK_MAX_VIEWS if args.quick else None)
         if max_views is not None:
@@ -469,7 +481,8 @@ def propagate_scene(runner: Runner, scene: Scene, run: Path, combos: List[Combo]
         sets += args.propagate_set
         for s in sets:
             cmd += ["--set", s]
-        detail = "%s %s %s%s" % (combo.setting.key, combo.mode, combo.labels, " +baselines" if combo.baselines else "")
+        detail = "%s %s %s seed %d%s" % (combo.setting.key, combo.mode, combo.labels, combo.seed,
+                                         " +baselines" if combo.baselines else "")
         request = out / "request.json"
         if not changed and (out / "metrics.json").exists() and read_json(request) == {"argv": cmd}:
             runner.skip(scene.name, "propagate", detail, cmd, "metrics.json exists", status="reused")
@@ -477,7 +490,7 @@ def propagate_scene(runner: Runner, scene: Scene, run: Path, combos: List[Combo]
             continue
         if (out / "metrics.json").exists() and not runner.dry:
             (out / "metrics.json").unlink()
-        log_name = "propagate_%s_%s_%s" % (combo.labels, combo.mode, combo.setting.folder)
+        log_name = "propagate_%s_%s_%s" % (combo.labels, combo.mode, combo.folder)
         r = runner.run(scene.name, "propagate", detail, cmd, log_name, not_available_ok=combo.setting.annotation == "dense")
         if r.status == "ok":
             request.write_text(json.dumps({"argv": cmd}) + "\n")
@@ -499,7 +512,7 @@ def collect_rows(scenes: List[Scene], combos: List[Combo], outcomes) -> List[dic
             base = {"scene": scene.name, "setting": combo.setting.key, "annotation": combo.setting.annotation,
                     "clicks_per_class": combo.setting.clicks if combo.setting.annotation == "sparse" else "",
                     "region_fraction": combo.setting.fraction if combo.setting.annotation == "regions" else "",
-                    "mode": combo.mode, "labels": combo.labels, "_combo": combo}
+                    "mode": combo.mode, "labels": combo.labels, "seed": combo.seed, "_combo": combo}
             metrics = read_json(folder / "metrics.json") if folder is not None and status in ("ok", "reused") else None
             if metrics is None:
                 rows.append(dict(base, method="shaped", status=status if status != "ok" else "failed",
@@ -554,7 +567,8 @@ def write_markdown(path: Path, rows: List[dict], combos: List[Combo], scenes: Li
     rule = "| --- | --- |" + " ---: |" * len(METRICS)
     for combo in combos:
         sel = sorted([r for r in rows if r["_combo"] == combo], key=lambda r: rank[r["method"]])
-        lines.append("## %s | %s | %s labels" % (combo.setting.title, combo.mode, combo.labels))
+        seed = ", click seed %d" % combo.seed if len(args.seeds) > 1 else ""
+        lines.append("## %s | %s | %s labels%s" % (combo.setting.title, combo.mode, combo.labels, seed))
         lines.append("")
         lines.append(header)
         lines.append(rule)
@@ -573,20 +587,32 @@ def write_markdown(path: Path, rows: List[dict], combos: List[Combo], scenes: Li
             lines.append("")
             lines.append("Baselines requested but not reported by jnerf: %s." % ", ".join(missing))
         lines.append("")
-    lines.append("## Summary: mean over scenes")
+    seeds = len(args.seeds) > 1
+    lines.append("## Summary: mean over scenes" + (" and click seeds (%s)" % ", ".join(map(str, args.seeds))
+                                                   if seeds else ""))
     lines.append("")
-    lines.append("| setting | mode | labels | method | scenes | " + " | ".join(METRIC_TITLES) + " |")
+    if seeds:
+        lines.append("runs: scenes x seeds that finished; +- is the standard deviation of mIoU over them.")
+        lines.append("")
+    lines.append("| setting | mode | labels | method | %s | " % ("runs" if seeds else "scenes") +
+                 " | ".join(METRIC_TITLES) + " |")
     lines.append("| --- | --- | --- | --- | ---: |" + " ---: |" * len(METRICS))
+    groups = []
     for combo in combos:
-        sel = [r for r in rows if r["_combo"] == combo]
+        if combo.group not in groups:
+            groups.append(combo.group)
+    for group in groups:
+        sel = [r for r in rows if r["_combo"].group == group]
         for method in order:
             mine = [r for r in sel if r["method"] == method]
             if not mine:
                 continue
             good = [r for r in mine if r["status"] == "ok"]
-            means = [mean([r[k] for r in good]) for k in METRICS]
-            lines.append("| %s | %s | %s | %s | %d | %s |" % (combo.setting.key, combo.mode, combo.labels, method,
-                                                          len(good), " | ".join(pct(v) for v in means)))
+            cells = [pct(mean([r[k] for r in good])) for k in METRICS]
+            spread = std([r["miou"] for r in good])
+            if seeds and spread is not None:
+                cells[0] += " +- %.2f" % (100 * spread)
+            lines.append("| %s | %s | %s | %s | %d | %s |" % (group + (method, len(good), " | ".join(cells))))
     lines.append("")
     path.write_text("\n".join(lines))
 
@@ -594,6 +620,15 @@ def write_markdown(path: Path, rows: List[dict], combos: List[Combo], scenes: Li
 def mean(values) -> Optional[float]:
     vals = [v for v in values if v is not None]
     return sum(vals) / len(vals) if vals else None
+
+
+def std(values) -> Optional[float]:
+    """Population standard deviation of the known values (None for fewer than two)."""
+    vals = [v for v in values if v is not None]
+    if len(vals) < 2:
+        return None
+    m = sum(vals) / len(vals)
+    return math.sqrt(sum((v - m) ** 2 for v in vals) / len(vals))
 
 
 def write_plot(path: Path, rows: List[dict], args) -> None:
@@ -624,7 +659,7 @@ def write_plot(path: Path, rows: List[dict], args) -> None:
             ax.plot(arr[:, 0], arr[:, 1], marker="o", linestyle="-" if method == "shaped" else "--",
                     label=method if method in MODE_FREE else "%s (%s)" % (method, mode))
         ax.set_xlabel("clicks per class")
-        ax.set_ylabel("mIoU (%), mean over scenes")
+        ax.set_ylabel("mIoU (%%), mean over scenes%s" % (" and seeds" if len(args.seeds) > 1 else ""))
         ax.set_title("%s labels" % kind)
         ax.set_xticks(list(args.clicks))
         ax.grid(True, alpha=0.3)
@@ -667,7 +702,9 @@ def parse_args(argv):
                    help="run the baselines in the first combination only (fewest clicks, first label kind, every "
                         "mode) or in all (default first)")
     p.add_argument("--max-views", type=int, default=None, help="evaluate on at most N test views (default all; 4 with --quick)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the simulated clicks (propagate.seed)")
+    p.add_argument("--seeds", "--seed", dest="seeds", default="0",
+                   help="seeds of the simulated clicks (propagate.seed), comma separated: every propagation runs "
+                        "once per seed and the summary averages over them (default %(default)s)")
     p.add_argument("--synth-seed", type=int, default=0, help="seed of the generated rooms")
     p.add_argument("--width", type=int, default=0, help="generated room width (default the preset's; 48 with --quick)")
     p.add_argument("--height", type=int, default=0, help="generated room height (default the preset's; 36 with --quick)")
@@ -690,6 +727,7 @@ def parse_args(argv):
         args.baselines = parse_list(args.baselines, BASELINES, "--baselines")
         args.clicks = parse_numbers(args.clicks, int, "--clicks", 1, 10 ** 6)
         args.regions = parse_numbers(args.regions, float, "--regions", 1e-9, 1.0)
+        args.seeds = parse_numbers(args.seeds, int, "--seeds", 0, 2 ** 63 - 1)
         if not args.modes or not args.labels or not args.annotations:
             raise InputProblem("--modes, --labels and --annotations need at least one value")
         for name in ("nerf_iters", "shape_iters"):

@@ -84,8 +84,8 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& file) {
 }
 
 const std::vector<std::string> kColumns = {
-    "scene", "setting", "annotation", "clicks_per_class", "region_fraction", "mode", "labels", "method",
-    "miou", "miou_valid", "acc_total", "acc_class", "seconds", "views", "clicks", "status", "metrics_json"};
+    "scene", "setting", "annotation", "clicks_per_class", "region_fraction", "mode", "labels", "seed",
+    "method", "miou", "miou_valid", "acc_total", "acc_class", "seconds", "views", "clicks", "status", "metrics_json"};
 
 std::string slurp(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
@@ -202,6 +202,23 @@ TEST(ReproduceTables, DryRunPrintsTheCommandsWithoutRunningThem) {
   EXPECT_TRUE(contains(r.output, " propagate --run ")) << r.output;
   EXPECT_TRUE(contains(r.output, "propagate.annotation=dense")) << r.output;
   EXPECT_FALSE(fs::exists(out)) << "a dry run wrote " << out;
+}
+
+// Every propagation runs once per click seed, into its own folder (seed 0 keeps the plain one).
+TEST(ReproduceTables, EverySeedGetsItsOwnPropagation) {
+  REQUIRE_PYTHON();
+  const fs::path out = jnerf::test::scratch_dir("seeds") / "out";
+  const Result r = run_script(quick_args(out) + " --annotations sparse --seeds 3,0 --dry-run");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const fs::path plain = out / "propagate" / "room0_small" / "semantic" / "linear3d" / "sparse_1";
+  EXPECT_TRUE(contains(r.output, "--out " + plain.string() + " ")) << r.output;
+  EXPECT_TRUE(contains(r.output, "--out " + plain.string() + "_seed3 ")) << r.output;
+  EXPECT_TRUE(contains(r.output, "propagate.seed=0")) << r.output;
+  EXPECT_TRUE(contains(r.output, "propagate.seed=3")) << r.output;
+  EXPECT_FALSE(contains(r.output, "propagate.seed=1")) << r.output;
+  const Result bad = run_script(quick_args(out) + " --seeds 1,x --dry-run");
+  EXPECT_EQ(bad.code, 2) << bad.output;
+  EXPECT_TRUE(contains(bad.output, "--seeds")) << bad.output;
 }
 
 TEST(ReproduceTables, BadInputExitsTwo) {

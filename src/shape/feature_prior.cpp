@@ -162,11 +162,11 @@ std::vector<Eigen::Vector3d> surface_mean_lab(const Frame& frame, const ImageF& 
       int count = 0;
       for (int v = std::max(0, y - r); v <= std::min(h - 1, y + r); ++v)
         for (int u = std::max(0, x - r); u <= std::min(w - 1, x + r); ++u)
-          if (std::abs(depth.at(u, v) - z) <= tolerance) {
+          if ((u == x && v == y) || std::abs(depth.at(u, v) - z) <= tolerance) {
             sum += lab[static_cast<std::size_t>(v) * w + u];
             ++count;
           }
-      mean[static_cast<std::size_t>(y) * w + x] = sum / count;  // count >= 1: the centre itself
+      mean[static_cast<std::size_t>(y) * w + x] = sum / count;  // count >= 1: the centre always counts
     }
   return mean;
 }

@@ -85,11 +85,16 @@ JN_HD T weighted_abs_sum_ray(long long r, int S, const T* w, const T* m) {
   return acc;
 }
 
+// sigmoid(z + d) - sigmoid(z), formed as sigmoid(z + d) (1 - sigmoid(z)) (1 - e^-d), which
+// keeps its relative precision for small d.
+JN_HD double sigmoid_change(double z, double d) {
+  return 1.0 / (1.0 + exp(-(z + d))) / (1.0 + exp(z)) * -expm1(-d);
+}
+
 // 2D response of ray r to a head perturbation, exactly (perturb2d): the head moves only
 // the sample colours, s_ik = sigmoid(z_ik) -> sigmoid(z_ik + dz_ik), so
 //   R = (1/3) sum_k | sum_i w_i (sigmoid(z_ik + dz_ik) - sigmoid(z_ik)) |.
-// The difference is formed as sigmoid(z + dz) (1 - sigmoid(z)) (1 - e^-dz), which keeps
-// its relative precision for small dz, and summed in double. z, dz: 3 x n; w: n.
+// Each difference is sigmoid_change, summed in double. z, dz: 3 x n; w: n.
 template <class T>
 JN_HD double head_colour_change_ray(long long r, int S, long long n, const T* w, const T* z, const T* dz) {
   double total = 0;
@@ -97,9 +102,7 @@ JN_HD double head_colour_change_ray(long long r, int S, long long n, const T* w,
     double change = 0;
     for (int i = 0; i < S; ++i) {
       const long long idx = r * S + i;
-      const double z0 = double(z[k * n + idx]), d = double(dz[k * n + idx]);
-      const double after = 1.0 / (1.0 + exp(-(z0 + d))), before_complement = 1.0 / (1.0 + exp(z0));
-      change += double(w[idx]) * after * before_complement * -expm1(-d);
+      change += double(w[idx]) * sigmoid_change(double(z[k * n + idx]), double(dz[k * n + idx]));
     }
     total += change < 0 ? -change : change;
   }
@@ -121,16 +124,23 @@ JN_HD double raw_colour_change_ray(long long r, int S, long long n, const T* w, 
   return acc;
 }
 
-// First-order 2D response of ray r to W += step * dir (linear2d), from its channel-block
-// Jacobian J_r (3 x Dk, dC_k / dW[k, :]): R = (1/3) sum_k | step dir[k, :] . J_r[k, :] |.
+// First-order change of colour channel k of a ray under W += step * dir, from its
+// channel-block Jacobian row (3 x Dk, dC_k / dW[k, :]): step dir[k, :] . J_r[k, :].
+template <class T, class U>
+JN_HD double first_order_channel_change(const T* row, const U* dir, int k, int Dk, double step) {
+  double dc = 0;
+  for (int j = 0; j < Dk; ++j) dc += double(dir[k * Dk + j]) * double(row[k * Dk + j]);
+  return step * dc;
+}
+
+// First-order 2D response of ray r to W += step * dir (first_order2d), from its
+// channel-block Jacobian J_r: R = (1/3) sum_k | first_order_channel_change |.
 template <class T, class U>
 JN_HD double linear_colour_change_ray(long long r, int Dk, const T* J, const U* dir, double step) {
   const T* row = J + r * 3 * Dk;
   double total = 0;
   for (int k = 0; k < 3; ++k) {
-    double dc = 0;
-    for (int j = 0; j < Dk; ++j) dc += double(dir[k * Dk + j]) * double(row[k * Dk + j]);
-    dc *= step;
+    const double dc = first_order_channel_change(row, dir, k, Dk, step);
     total += dc < 0 ? -dc : dc;
   }
   return total / 3;
@@ -194,9 +204,7 @@ JN_HD double surface_colour_change_ray(long long r, const SurfaceSummary& sum, l
   const T* row = J + r * 3 * Dk;
   double total = 0;
   for (int k = 0; k < 3; ++k) {
-    double linear = 0;
-    for (int j = 0; j < Dk; ++j) linear += double(dir[k * Dk + j]) * double(row[k * Dk + j]);
-    linear *= step;
+    const double linear = first_order_channel_change(row, dir, k, Dk, step);
     double change = 0, rest_opacity = sum.opacity, rest_fg = sum.fg[k], rest_linear = linear;
     for (int t = 0; t < sum.tops; ++t) {
       const long long i = sum.top[t];
@@ -204,7 +212,7 @@ JN_HD double surface_colour_change_ray(long long r, const SurfaceSummary& sum, l
       for (int j = 0; j < V; ++j) d += double(dir[k * Dk + j]) * double(h[j * n + i]);
       d *= step;
       const double wi = double(w[i]), zi = double(z[k * n + i]), si = 1.0 / (1.0 + exp(-zi));
-      change += wi * (1 - si) * -expm1(-d) / (1.0 + exp(-zi - d));
+      change += wi * sigmoid_change(zi, d);
       rest_opacity -= wi;
       rest_fg -= wi * si;
       rest_linear -= wi * si * (1 - si) * d;

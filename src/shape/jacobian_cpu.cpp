@@ -110,8 +110,8 @@ void jacobian_cosine_cpu(long long R, int C, int D, const T* J, const T* dirs, T
   template void head_colour_change_cpu<T>(long long, int, const T*, const T*, const T*, T*);                     \
   template void raw_colour_change_cpu<T>(long long, int, const T*, const T*, const T*, T*);                      \
   template void linear_colour_change_cpu<T>(long long, int, int, const T*, const T*, double, T*);          \
-  template void surface_colour_change_cpu<T>(long long, int, int, int, int, const T*, const T*, const T*,       \
-                                             const T*, const T*, double, T*);                                                      \
+  template void surface_colour_change_cpu<T>(long long, int, int, int, int, const T*, const T*, const T*,      \
+                                             const T*, const T*, double, T*);                                  \
   template void jacobian_cosine_cpu<T>(long long, int, int, const T*, const T*, T*);
 JNERF_INSTANTIATE(float)
 JNERF_INSTANTIATE(double)

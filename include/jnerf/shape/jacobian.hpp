@@ -50,8 +50,8 @@ void weighted_abs_sum_cpu(long long R, int S, int C, const T* w, const T* m, T* 
 // colour evaluations), and out[c * R + r] for C directions (linear: the first-order 2D
 // change from the channel-block Jacobians, dirs C x 3Dk; surface: the same with the
 // sigmoid kept, surface_colour_change_ray, from the fine weights w, raw colours z and head
-// input h; cosine: |cos| between each ray's
-// Jacobian and each of C directions, both D numbers).
+// input h; cosine: |cos| between each ray's Jacobian and each of C directions, both D
+// numbers).
 template <class T>
 void head_colour_change_cpu(long long R, int S, const T* w, const T* z, const T* dz, T* out);
 template <class T>

@@ -4,10 +4,12 @@
 #   2. train a NeRF on it (CPU preset, hash-grid model);
 #   3. shape it (JacobiNeRF, geometric feature prior);
 #   4. render the test views (PSNR / SSIM of the shaped NeRF);
-#   5. propagate one click per class from training view 0 to every test view, with the
-#      unshaped NeRF, nearest-click and Semantic-NeRF-head baselines, and print the table;
-#   6. the same clicks with the cosine2d response (|cos| of Jacobians, not the reference's
-#      protocol), shaped and unshaped.
+#   5. propagate one click per class from training view 0 to every test view with the
+#      first-order response (the reference's perturb2d as t -> 0), with the unshaped NeRF,
+#      nearest-click and Semantic-NeRF-head baselines, and print the table;
+#   6. the same clicks with linear2d (the reference's response at its step t = 0.1) on the
+#      shaped NeRF, and with cosine2d (|cos| of Jacobians, not the reference's protocol) on
+#      the shaped and the unshaped NeRF.
 # Environment: JNERF_DEMO_ITERS (NeRF steps), JNERF_DEMO_SHAPE_ITERS (shaping steps),
 # JNERF_DEMO_MODE (propagation mode), JNERF_DEMO_OUT, JNERF_DEMO_PRESET, JNERF_BUILD_DIR.
 set -euo pipefail
@@ -17,7 +19,7 @@ preset=${JNERF_DEMO_PRESET:-room0_small}
 out=${JNERF_DEMO_OUT:-$root/runs/demo}
 iters=${JNERF_DEMO_ITERS:-1000}
 shape_iters=${JNERF_DEMO_SHAPE_ITERS:-3000}
-mode=${JNERF_DEMO_MODE:-linear2d}
+mode=${JNERF_DEMO_MODE:-first_order2d}
 
 "$root/scripts/setup.sh"
 if [[ ! -x "$build_dir/jnerf" ]]; then
@@ -49,12 +51,18 @@ echo "== 5. propagate one click per class ($mode) and score every test view"
 "$jnerf" propagate --run "$out/run" --set "propagate.mode=$mode" --out "$out/propagate" | tee "$out/table.md"
 
 echo
-echo "== 6. the same clicks, cosine2d responses (|cos| of each pixel's Jacobian with the class directions)"
-"$jnerf" propagate --run "$out/run" --set propagate.mode=cosine2d --set 'propagate.baselines=["unshaped"]' \
-  --set "propagate.clicks_file=$out/propagate/clicks.json" --out "$out/propagate_cosine" | tee "$out/table_cosine.md"
+echo "== 6. the same clicks with linear2d (the reference's step t = 0.1) and cosine2d (not the reference's)"
+# linear2d on the shaped NeRF only (docs/BENCHMARKS.md has its unshaped numbers), cosine2d on both.
+for other in linear2d cosine2d; do
+  [[ $other == "$mode" ]] && continue
+  baselines='[]'
+  [[ $other == cosine2d ]] && baselines='["unshaped"]'
+  "$jnerf" propagate --run "$out/run" --set "propagate.mode=$other" --set "propagate.baselines=$baselines" \
+    --set "propagate.clicks_file=$out/propagate/clicks.json" --out "$out/propagate_$other" | tee "$out/table_$other.md"
+done
 
 echo
 echo "scene preview:   $out/scene/preview.png"
 echo "test renders:    $out/test/ (metrics.json)"
-echo "propagation:     $out/propagate/ and $out/propagate_cosine/ (metrics.json, results.md, strips per method)"
+echo "propagation:     $out/propagate/ and $out/propagate_{linear2d,cosine2d}/ (metrics.json, results.md, strips per method)"
 echo "total time:      $(( $(date +%s) - start )) s"

@@ -277,6 +277,21 @@ TEST(Propagation, UnknownModeIsAnInputError) {
                                     "perturb4d"));
 }
 
+// Every shipped config's propagate section (mode, labels, step, post-processing) is one
+// that propagate accepts; the same reader rejects an unknown mode.
+TEST(Propagation, ShippedConfigsHaveValidSettings) {
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(JNERF_SOURCE_DIR) / "configs")) {
+    if (entry.path().extension() != ".json") continue;
+    EXPECT_NO_THROW(jnerf::PropagationSettings::from_config(jnerf::resolve_config(entry.path(), {}))) << entry.path();
+    ++n;
+  }
+  EXPECT_GT(n, 0);
+  jnerf::Json bad = jnerf::default_config();
+  bad["propagate"]["mode"] = "linear4d";
+  EXPECT_THROW(jnerf::PropagationSettings::from_config(bad), jnerf::InputError);
+}
+
 // Shaping with the oracle prior (exact instance ids) pulls same-instance Jacobians together
 // and pushes different-class ones apart; tau is stored and a resumed run is identical.
 TEST(ShapeStage, OracleShapingWidensTheJacobianGap) {

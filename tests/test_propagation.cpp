@@ -209,6 +209,28 @@ TEST(Propagation, Linear2DFollowsPerturb2D) {
   ::testing::Test::RecordProperty("linear2d_perturb2d_agreement", std::to_string(a_surface));
 }
 
+// first_order2d is linear in t, and the post-processing divides each map by its maximum,
+// so while the responses stay under the 0.8 clip its labels are the same for every step.
+TEST(Propagation, FirstOrder2DLabelsDoNotDependOnTheStep) {
+  ResponseCase rc = response_case("semantic_nerf", 5, 2);
+  const auto& d = rc.directions;
+  const auto small = rc.engine->head_responses(*rc.view, d.values, d.spec, 0.01, jnerf::ResponseMode::FirstOrder2D, 512);
+  const auto big = rc.engine->head_responses(*rc.view, d.values, d.spec, 0.1, jnerf::ResponseMode::FirstOrder2D, 512);
+  ASSERT_EQ(small.size(), big.size());
+  const double scale = max_abs(big);
+  ASSERT_GT(scale, 1e-6);
+  ASSERT_LT(scale, 0.8);  // the clip would make labels depend on t
+  for (std::size_t i = 0; i < big.size(); ++i) EXPECT_NEAR(big[i], 10 * small[i], 1e-4 * scale) << i;
+
+  jnerf::PropagationSettings s;
+  s.mode = jnerf::ResponseMode::FirstOrder2D;
+  s.step = 0.01;
+  const auto labels_small = jnerf::predict_view(*rc.engine, *rc.view, d, s, 512).labels;
+  s.step = 0.1;
+  const auto labels_big = jnerf::predict_view(*rc.engine, *rc.view, d, s, 512).labels;
+  EXPECT_EQ(labels_small, labels_big);
+}
+
 // perturb2d evaluates the perturbed head on the unperturbed samples; re-rendering the whole
 // pipeline with the perturbed head (render2d) must give the same responses.
 TEST(Propagation, Perturb2DEqualsAFullRerender) {

@@ -214,8 +214,10 @@ TEST(Propagation, Linear2DFollowsPerturb2D) {
 TEST(Propagation, FirstOrder2DLabelsDoNotDependOnTheStep) {
   ResponseCase rc = response_case("semantic_nerf", 5, 2);
   const auto& d = rc.directions;
-  const auto small = rc.engine->head_responses(*rc.view, d.values, d.spec, 0.01, jnerf::ResponseMode::FirstOrder2D, 512);
-  const auto big = rc.engine->head_responses(*rc.view, d.values, d.spec, 0.1, jnerf::ResponseMode::FirstOrder2D, 512);
+  auto responses = [&](double t) {
+    return rc.engine->head_responses(*rc.view, d.values, d.spec, t, jnerf::ResponseMode::FirstOrder2D, 512);
+  };
+  const auto small = responses(0.01), big = responses(0.1);
   ASSERT_EQ(small.size(), big.size());
   const double scale = max_abs(big);
   ASSERT_GT(scale, 1e-6);

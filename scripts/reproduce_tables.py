@@ -597,11 +597,7 @@ def write_markdown(path: Path, rows: List[dict], combos: List[Combo], scenes: Li
     lines.append("| setting | mode | labels | method | %s | " % ("runs" if seeds else "scenes") +
                  " | ".join(METRIC_TITLES) + " |")
     lines.append("| --- | --- | --- | --- | ---: |" + " ---: |" * len(METRICS))
-    groups = []
-    for combo in combos:
-        if combo.group not in groups:
-            groups.append(combo.group)
-    for group in groups:
+    for group in dict.fromkeys(combo.group for combo in combos):  # first-seen order
         sel = [r for r in rows if r["_combo"].group == group]
         for method in order:
             mine = [r for r in sel if r["method"] == method]
@@ -627,7 +623,7 @@ def std(values) -> Optional[float]:
     vals = [v for v in values if v is not None]
     if len(vals) < 2:
         return None
-    m = sum(vals) / len(vals)
+    m = mean(vals)
     return math.sqrt(sum((v - m) ** 2 for v in vals) / len(vals))
 
 

@@ -120,10 +120,14 @@ ContrastiveStats contrastive_loss_cuda(const float* g, int B, int D, const doubl
   if (B > kMaxBatch)
     throw std::invalid_argument("contrastive_loss_cuda: batches of at most " + std::to_string(kMaxBatch) + " rays");
   const Workspace w(workspace, B);
+  // Over 3072 rays the row coefficients pass the 48 KB that a launch gets without opting in.
+  const std::size_t row_smem = 2 * static_cast<std::size_t>(B) * sizeof(double);
+  check(cudaFuncSetAttribute(grad_rows_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(row_smem)),
+        "contrastive_loss_cuda (shared memory for the row kernel)");
   check(cudaMemcpy(w.affinity, affinity, sizeof(double) * B * B, cudaMemcpyHostToDevice), "contrastive_loss_cuda (affinity)");
   gram_kernel<<<(B * B + kThreads - 1) / kThreads, kThreads>>>(B, D, g, w.gram);
   anchors_kernel<<<1, kAnchorThreads>>>(B, p, tau, w);
-  grad_rows_kernel<<<B, kThreads, 2 * B * sizeof(double)>>>(B, D, g, p, w, grad);
+  grad_rows_kernel<<<B, kThreads, row_smem>>>(B, D, g, p, w, grad);
   check(cudaGetLastError(), "contrastive_loss_cuda");
   double stats[kStatCount];
   check(cudaMemcpy(stats, w.stats, sizeof(stats), cudaMemcpyDeviceToHost), "contrastive_loss_cuda (stats)");

@@ -157,9 +157,9 @@ namespace {
 // A 64-ray batch like a shaping step's: Jacobian-like rows (non-negative, |g| near 1) and
 // affinities from random unit features, so tau walks and some anchors have few positives.
 struct ShapingLikeBatch {
-  int B = 64, D = 384;
+  int B, D;
   std::vector<double> g, affinity;
-  ShapingLikeBatch() {
+  explicit ShapingLikeBatch(int rays = 64, int dims = 384) : B(rays), D(dims) {
     std::mt19937_64 rng(11);
     std::uniform_real_distribution<double> u(0.0, 1.0);
     g.resize(static_cast<std::size_t>(B) * D);
@@ -207,10 +207,10 @@ TEST(ContrastiveLoss, FloatBackendEntryMatchesDouble) {
 }
 
 // The CUDA kernels against the CPU implementation on the same float Jacobians.
-TEST(CudaConformanceContrastiveLoss, MatchesCpu) {
-  JN_REQUIRE_CUDA();
 #ifdef JNERF_HAVE_CUDA
-  const ShapingLikeBatch b;
+namespace {
+
+void expect_cuda_matches_cpu(const ShapingLikeBatch& b) {
   const ContrastiveSettings s;
   const std::vector<float> gf(b.g.begin(), b.g.end());
   std::vector<float> cpu_grad(gf.size());
@@ -232,5 +232,23 @@ TEST(CudaConformanceContrastiveLoss, MatchesCpu) {
   double scale = 0;
   for (float v : cpu_grad) scale = std::max(scale, double(std::abs(v)));
   for (std::size_t i = 0; i < gpu_grad.size(); ++i) ASSERT_NEAR(gpu_grad[i], cpu_grad[i], 1e-6 * scale) << i;
+}
+
+}  // namespace
+#endif
+
+TEST(CudaConformanceContrastiveLoss, MatchesCpu) {
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
+  expect_cuda_matches_cpu(ShapingLikeBatch());
+#endif
+}
+
+// The largest batch the CUDA loss takes: its row kernel needs 64 KB of shared memory, past
+// the 48 KB a launch gets without opting in.
+TEST(CudaConformanceContrastiveLoss, MatchesCpuAtTheLargestBatch) {
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
+  expect_cuda_matches_cpu(ShapingLikeBatch(4096, 6));
 #endif
 }

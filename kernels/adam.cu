@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 
 #include "jnerf/train/adam.hpp"
+#include "launch_check.cuh"
 
 namespace jnerf {
 namespace {
@@ -20,6 +21,7 @@ void adam_step_cuda(const AdamStep& step, float* params, float* m, float* v, con
   constexpr int kThreads = 256;
   const unsigned blocks = static_cast<unsigned>((n + kThreads - 1) / kThreads);
   adam_kernel<<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(step, params, m, v, grad, n);
+  check_launch("adam_step_cuda");
 }
 
 }  // namespace jnerf

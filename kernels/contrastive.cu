@@ -11,6 +11,7 @@
 #include <string>
 
 #include "jnerf/shape/contrastive_kernels.hpp"
+#include "launch_check.cuh"
 
 namespace jnerf {
 namespace {
@@ -106,10 +107,6 @@ __global__ void grad_rows_kernel(int B, int D, const float* __restrict__ g, Cont
     grad[static_cast<long long>(a) * D + i] = static_cast<float>(contrastive_grad_element(a, i, B, D, g, on_other, on_self));
 }
 
-void check(cudaError_t err, const char* what) {
-  if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
-}
-
 }  // namespace
 
 std::size_t contrastive_workspace_doubles(int B) { return Workspace::doubles(B); }
@@ -122,15 +119,15 @@ ContrastiveStats contrastive_loss_cuda(const float* g, int B, int D, const doubl
   const Workspace w(workspace, B);
   // Over 3072 rays the row coefficients pass the 48 KB that a launch gets without opting in.
   const std::size_t row_smem = 2 * static_cast<std::size_t>(B) * sizeof(double);
-  check(cudaFuncSetAttribute(grad_rows_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(row_smem)),
+  check_cuda(cudaFuncSetAttribute(grad_rows_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(row_smem)),
         "contrastive_loss_cuda (shared memory for the row kernel)");
-  check(cudaMemcpy(w.affinity, affinity, sizeof(double) * B * B, cudaMemcpyHostToDevice), "contrastive_loss_cuda (affinity)");
+  check_cuda(cudaMemcpy(w.affinity, affinity, sizeof(double) * B * B, cudaMemcpyHostToDevice), "contrastive_loss_cuda (affinity)");
   gram_kernel<<<(B * B + kThreads - 1) / kThreads, kThreads>>>(B, D, g, w.gram);
   anchors_kernel<<<1, kAnchorThreads>>>(B, p, tau, w);
   grad_rows_kernel<<<B, kThreads, row_smem>>>(B, D, g, p, w, grad);
-  check(cudaGetLastError(), "contrastive_loss_cuda");
+  check_launch("contrastive_loss_cuda");
   double stats[kStatCount];
-  check(cudaMemcpy(stats, w.stats, sizeof(stats), cudaMemcpyDeviceToHost), "contrastive_loss_cuda (stats)");
+  check_cuda(cudaMemcpy(stats, w.stats, sizeof(stats), cudaMemcpyDeviceToHost), "contrastive_loss_cuda (stats)");
   ContrastiveStats out;
   out.loss = stats[kLoss];
   out.mi = stats[kMi];

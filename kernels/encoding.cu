@@ -9,6 +9,7 @@
 #include <string>
 
 #include "jnerf/model/encoding.hpp"
+#include "launch_check.cuh"
 
 namespace jnerf {
 namespace {
@@ -118,6 +119,7 @@ void hash_forward_launch(const HashGridLevels& g, const float* params, const flo
                          cudaStream_t stream) {
   const dim3 grid(blocks_for(n), static_cast<unsigned>(g.levels));
   hash_forward_kernel<F><<<grid, kThreads, 0, stream>>>(g, params, x01, n, out);
+  check_launch("hash_encode_cuda");
 }
 
 template <int F>
@@ -127,6 +129,7 @@ void hash_backward_launch(const HashGridLevels& g, const float* params, const fl
   hash_backward_params_kernel<F><<<grid, kThreads, 0, stream>>>(g, x01, d_out, n, d_params);
   if (d_x01 != nullptr)
     hash_backward_input_kernel<F><<<blocks_for(n), kThreads, 0, stream>>>(g, params, x01, d_out, n, d_x01);
+  check_launch("hash_encode_backward_cuda");
 }
 
 }  // namespace
@@ -136,6 +139,7 @@ void frequency_encode_cuda(const float* x, int n, int frequencies, float scale, 
   if (n <= 0) return;
   frequency_forward_kernel<<<blocks_for(n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(x, n, frequencies,
                                                                                              scale, out);
+  check_launch("frequency_encode_cuda");
 }
 
 void frequency_encode_backward_cuda(const float* x, const float* d_out, int n, int frequencies, float scale,
@@ -144,16 +148,19 @@ void frequency_encode_backward_cuda(const float* x, const float* d_out, int n, i
   if (n <= 0) return;
   frequency_backward_kernel<<<blocks_for(n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
       x, d_out, n, frequencies, scale, d_x);
+  check_launch("frequency_encode_backward_cuda");
 }
 
 void sh4_encode_cuda(const float* dir, int n, float* out, void* stream) {
   if (n <= 0) return;
   sh4_forward_kernel<<<blocks_for(n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(dir, n, out);
+  check_launch("sh4_encode_cuda");
 }
 
 void sh4_encode_backward_cuda(const float* dir, const float* d_out, int n, float* d_dir, void* stream) {
   if (n <= 0) return;
   sh4_backward_kernel<<<blocks_for(n), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(dir, d_out, n, d_dir);
+  check_launch("sh4_encode_backward_cuda");
 }
 
 void hash_encode_cuda(const HashGridConfig& config, const float* params, const float* x01, int n, float* out,

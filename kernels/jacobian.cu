@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "jnerf/shape/jacobian.hpp"
+#include "launch_check.cuh"
 
 namespace jnerf {
 namespace {
@@ -84,11 +85,6 @@ __global__ void jacobian_cosine_kernel(long long R, int C, int D, const float* _
   if (t >= R * C) return;
   const long long r = t % R, c = t / R;
   out[c * R + r] = static_cast<float>(jacobian_cosine_ray(r, D, J, dirs + c * D));
-}
-
-void check_launch(const char* what) {
-  const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
 }
 
 }  // namespace

@@ -86,8 +86,10 @@ JN_HD T weighted_abs_sum_ray(long long r, int S, const T* w, const T* m) {
 }
 
 // sigmoid(z + d) - sigmoid(z), formed as sigmoid(z + d) (1 - sigmoid(z)) (1 - e^-d), which
-// keeps its relative precision for small d.
+// keeps its relative precision for small d. A large |d| (here no cancellation to avoid)
+// takes the plain difference: the product would be inf * 0 once exp(-d) overflows.
 JN_HD double sigmoid_change(double z, double d) {
+  if (d > 40 || d < -40) return 1.0 / (1.0 + exp(-(z + d))) - 1.0 / (1.0 + exp(-z));
   return 1.0 / (1.0 + exp(-(z + d))) / (1.0 + exp(z)) * -expm1(-d);
 }
 
@@ -147,15 +149,15 @@ JN_HD double linear_colour_change_ray(long long r, int Dk, const T* J, const U* 
 }
 
 // The colour change of `opacity` worth of samples of mean colour s whose colour moves by
-// `linear` to first order, taken as one sample: its logit moves by d = linear /
-// (opacity s (1 - s)), and sigmoid(a + d) - sigmoid(a) = sigmoid(a + d) (1 - s) (1 - e^-d),
-// a = logit(s). Degenerate (empty or saturated) groups keep the first-order change.
+// `linear` to first order, taken as one sample: its logit a = logit(s) moves by d = linear /
+// (opacity s (1 - s)). Degenerate (empty or saturated) groups keep the first-order change.
+// A faint group (opacity ~1e-11 behind a surface) can turn a float rounding error of
+// `linear` into a huge d; its change then saturates, bounded by its opacity.
 JN_HD double one_sample_colour_change(double opacity, double s, double linear) {
   s = s < 1e-6 ? 1e-6 : (s > 1 - 1e-6 ? 1 - 1e-6 : s);
   const double slope = opacity * s * (1 - s);
   if (!(slope > 1e-12)) return linear;
-  const double d = linear / slope;
-  return opacity * (1 - s) * -expm1(-d) / (1.0 + (1 - s) / s * exp(-d));
+  return opacity * sigmoid_change(log(s / (1 - s)), linear / slope);
 }
 
 // Samples per ray that linear2d moves exactly (surface_colour_change_ray).

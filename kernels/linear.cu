@@ -30,6 +30,7 @@
 #include <string>
 
 #include "jnerf/model/linear.hpp"
+#include "launch_check.cuh"
 
 namespace jnerf {
 namespace {
@@ -248,11 +249,6 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN)) gemm_kernel(const GemmA
 }
 
 // ---- launch --------------------------------------------------------------------
-
-void check_launch(const char* what) {
-  const cudaError_t err = cudaGetLastError();
-  if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
-}
 
 int sm_count() {
   static std::atomic<int> cache[64];  // zero-initialised (static storage)

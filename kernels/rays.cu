@@ -2,6 +2,7 @@
 #include <cuda_runtime.h>
 
 #include "jnerf/data/rays.hpp"
+#include "launch_check.cuh"
 
 namespace jnerf {
 namespace {
@@ -26,6 +27,7 @@ void generate_rays_cuda(const PinholeCamera& camera, int width, long long first,
   const unsigned blocks = static_cast<unsigned>((count + kThreads - 1) / kThreads);
   generate_rays_kernel<<<blocks, kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
       camera, width, first, count, origins, directions);
+  check_launch("generate_rays_cuda");
 }
 
 }  // namespace jnerf

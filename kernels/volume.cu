@@ -6,6 +6,7 @@
 
 #include "jnerf/render/sampling.hpp"
 #include "jnerf/render/volume.hpp"
+#include "launch_check.cuh"
 
 namespace jnerf {
 namespace {
@@ -25,8 +26,8 @@ __global__ void density_forward_kernel(DensityActivation act, long long n, const
 }
 
 __global__ void density_backward_kernel(DensityActivation act, long long n, const float* __restrict__ raw,
-                                        const float* __restrict__ noise, const float* __restrict__ grad_sigma,
-                                        float* __restrict__ grad_raw) {
+                                        const float* __restrict__ noise, const float* grad_sigma,
+                                        float* grad_raw) {  // may alias (in place)
   const long long s = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;
   if (s >= n) return;
   grad_raw[s] = grad_sigma[s] * density_activation_grad(act, raw[s], noise ? noise[s] : 0.f);
@@ -93,6 +94,7 @@ void density_activation_forward_cuda(DensityActivation act, long long n, const f
                                      float* sigma, void* stream) {
   if (n <= 0) return;
   density_forward_kernel<<<blocks_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(act, n, raw, noise, sigma);
+  check_launch("density_activation_forward_cuda");
 }
 
 void density_activation_backward_cuda(DensityActivation act, long long n, const float* raw, const float* noise,
@@ -100,6 +102,7 @@ void density_activation_backward_cuda(DensityActivation act, long long n, const 
   if (n <= 0) return;
   density_backward_kernel<<<blocks_for(n, kThreads), kThreads, 0, as_stream(stream)>>>(act, n, raw, noise,
                                                                                        grad_sigma, grad_raw);
+  check_launch("density_activation_backward_cuda");
 }
 
 void stratified_samples_cuda(long long R, int S, float near, float far, const float* ray_near,
@@ -108,6 +111,7 @@ void stratified_samples_cuda(long long R, int S, float near, float far, const fl
   if (R == 0) return;
   stratified_kernel<<<blocks_for(R, kRayThreads), kRayThreads, 0, as_stream(stream)>>>(R, S, near, far, ray_near,
                                                                                        ray_far, u, t);
+  check_launch("stratified_samples_cuda");
 }
 
 void importance_samples_cuda(long long R, int S, int Nf, const float* z, const float* weights, const float* u,
@@ -117,6 +121,7 @@ void importance_samples_cuda(long long R, int S, int Nf, const float* z, const f
   if (R == 0) return;
   importance_kernel<<<blocks_for(R, kRayThreads), kRayThreads, 0, as_stream(stream)>>>(R, S, Nf, z, weights, u,
                                                                                        z_fine);
+  check_launch("importance_samples_cuda");
 }
 
 void composite_forward_cuda(long long R, int S, const float* sigma, const float* rgb, const float* t,
@@ -126,6 +131,7 @@ void composite_forward_cuda(long long R, int S, const float* sigma, const float*
   if (R == 0) return;
   composite_forward_kernel<<<blocks_for(R, kRayThreads), kRayThreads, 0, as_stream(stream)>>>(
       R, S, sigma, rgb, t, dir_norm, background, out_rgb, out_depth, out_acc, weights);
+  check_launch("composite_forward_cuda");
 }
 
 void composite_backward_cuda(long long R, int S, const float* sigma, const float* rgb, const float* t,
@@ -140,6 +146,7 @@ void composite_backward_cuda(long long R, int S, const float* sigma, const float
   composite_backward_kernel<<<blocks_for(R, kRayThreads), kRayThreads, 0, as_stream(stream)>>>(
       R, S, sigma, rgb, t, dir_norm, background, out_rgb, out_depth, out_acc, weights, grad_rgb, grad_depth,
       grad_acc, grad_weights, grad_sigma, grad_sample_rgb);
+  check_launch("composite_backward_cuda");
 }
 
 }  // namespace jnerf

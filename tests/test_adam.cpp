@@ -1,8 +1,10 @@
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "cuda_test_support.hpp"
 #include "jnerf/train/adam.hpp"
 
 TEST(Adam, LearningRateDecaysByTheSchedule) {
@@ -43,4 +45,36 @@ TEST(Adam, GlobalNormClippingScalesGradients) {
   EXPECT_FLOAT_EQ(jnerf::make_adam_step(c, 1, 0.5).grad_scale, 1.f);  // under the limit
   c.grad_clip = 0.f;
   EXPECT_FLOAT_EQ(jnerf::make_adam_step(c, 1, 100.0).grad_scale, 1.f);  // disabled
+}
+
+// Three steps over a parameter array that is not a multiple of the block size, with a
+// clipping scale and the decayed rate: the CUDA kernel against the CPU step.
+TEST(CudaConformanceAdam, StepsMatchCpu) {
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
+  const std::size_t n = 100003;
+  std::mt19937_64 rng(2);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<float> p(n), m(n, 0.f), v(n, 0.f);
+  for (float& x : p) x = u(rng);
+  jnerf::test::DeviceBuffer dp(p), dm(m), dv(v);
+  jnerf::AdamConfig c;
+  c.lr = 0.01f;
+  c.grad_clip = 1.f;
+  for (int t = 1; t <= 3; ++t) {
+    std::vector<float> g(n);
+    for (float& x : g) x = u(rng) * (t == 2 ? 1e-3f : 1.f);
+    const jnerf::AdamStep step = jnerf::make_adam_step(c, t, jnerf::gradient_norm_cpu(g.data(), n));
+    jnerf::adam_step_cpu(step, p.data(), m.data(), v.data(), g.data(), n);
+    jnerf::test::DeviceBuffer dg(g);
+    jnerf::adam_step_cuda(step, dp.ptr, dm.ptr, dv.ptr, dg.ptr, n);
+    ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  }
+  const std::vector<float> gp = dp.download(), gm = dm.download(), gv = dv.download();
+  for (std::size_t i = 0; i < n; ++i) {
+    ASSERT_NEAR(gp[i], p[i], 1e-6f * (1 + std::abs(p[i]))) << i;
+    ASSERT_NEAR(gm[i], m[i], 1e-6f * std::abs(m[i]) + 1e-12f) << i;
+    ASSERT_NEAR(gv[i], v[i], 1e-6f * std::abs(v[i]) + 1e-15f) << i;
+  }
+#endif
 }

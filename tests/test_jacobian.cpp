@@ -417,6 +417,46 @@ TEST(PropagationResponses, SurfaceColourChangeIsExactOnASurfaceAndFirstOrderForS
   for (int i = 0; i < C * R; ++i) EXPECT_NEAR(surf[i], lin[i], 1e-4 * lin[i]) << i;
 }
 
+// A ray whose weight sits on three samples plus a faint rest (1e-11, behind a surface): in
+// float, what remains of the first-order change after the exact samples is a rounding error,
+// which divided by the rest's tiny slope is a logit change of -1000. linear2d must still
+// give perturb2d's value, not exp overflow's NaN; and the exact sigmoid difference must stay
+// finite for steps that large.
+TEST(PropagationResponses, FaintRestAndHugeStepsStayFinite) {
+  const int S = 4, V = 1, Dk = 1;
+  const long long n = S;
+  const std::vector<float> w = {0.5f, 0.3f, 0.19f, 1e-11f}, h = {0.9f, 0.8f, 0.7f, 0.6f}, dir = {-3.f, 0.f, 0.f};
+  std::vector<float> z(3 * n, 0.f);
+  const float z0[S] = {0.3f, -0.7f, 1.1f, 0.2f};
+  for (int i = 0; i < S; ++i) z[i] = z0[i];
+  std::vector<float> J(3 * Dk, 0.f);  // as the float pipeline forms it, from float sigmoids
+  for (int k = 0; k < 3; ++k)
+    for (int i = 0; i < S; ++i) {
+      const float s = 1.f / (1.f + std::exp(-z[k * n + i]));
+      J[k] += w[i] * s * (1.f - s) * h[i];
+    }
+  const double step = 0.1;
+  float surf = 0;
+  jnerf::surface_colour_change_cpu<float>(1, S, 1, V, Dk, w.data(), z.data(), h.data(), J.data(), dir.data(), step,
+                                          &surf);
+  std::vector<double> dz(3 * n, 0.0);
+  for (int i = 0; i < S; ++i) dz[i] = step * dir[0] * h[i];
+  const std::vector<double> wd(w.begin(), w.end()), zd(z.begin(), z.end());
+  double exact = 0;
+  jnerf::head_colour_change_cpu<double>(1, S, wd.data(), zd.data(), dz.data(), &exact);
+  ASSERT_TRUE(std::isfinite(surf));
+  EXPECT_NEAR(surf, exact, 1e-5 * exact);
+
+  // Steps of +-1000 in the logit: the colour goes to 1 or 0.
+  const std::vector<double> huge = {1000.0, -1000.0, 1000.0, -1000.0, 0, 0, 0, 0, 0, 0, 0, 0};
+  double moved = 0;
+  jnerf::head_colour_change_cpu<double>(1, S, wd.data(), zd.data(), huge.data(), &moved);
+  auto sig = [](double x) { return 1 / (1 + std::exp(-x)); };
+  double expected = 0;
+  for (int i = 0; i < S; ++i) expected += wd[i] * ((huge[i] > 0 ? 1.0 : 0.0) - sig(zd[i]));
+  EXPECT_NEAR(moved, std::abs(expected) / 3, 1e-15);
+}
+
 TEST(PropagationResponses, RawAndLinearColourChanges) {
   const int R = 2, S = 3, Dk = 2, C = 2;
   const long long n = R * S;

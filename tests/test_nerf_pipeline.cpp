@@ -10,6 +10,7 @@
 #include "jnerf/core/backend.hpp"
 #include "jnerf/model/hash_grid_field.hpp"
 #include "jnerf/render/nerf_pipeline.hpp"
+#include "cuda_test_support.hpp"
 
 namespace {
 
@@ -115,12 +116,14 @@ TEST(NerfPipeline, GradientsMatchFiniteDifferencesWithBackground) {
 
 namespace {
 
-using HashPipeline = jnerf::NerfPipeline<jnerf::CpuBackend<double>, jnerf::HashGridField<jnerf::CpuBackend<double>>>;
+template <class B>
+using HashPipelineOn = jnerf::NerfPipeline<B, jnerf::HashGridField<B>>;
+using HashPipeline = HashPipelineOn<jnerf::CpuBackend<double>>;
 
 // A small hash-grid pipeline whose tables hold visible values (they start near zero,
 // 1e-4), so that density varies.
-std::unique_ptr<HashPipeline> tiny_hash_pipeline() {
-  using B = jnerf::CpuBackend<double>;
+template <class B = jnerf::CpuBackend<double>>
+std::unique_ptr<HashPipelineOn<B>> tiny_hash_pipeline() {
   jnerf::HashGridSpec spec;
   spec.grid.levels = 3;
   spec.grid.features_per_level = 2;
@@ -132,7 +135,7 @@ std::unique_ptr<HashPipeline> tiny_hash_pipeline() {
   spec.colour_width = 8;
   spec.colour_depth = 1;
   const std::array<double, 3> lo{-1.5, -1.5, 0.0}, hi{1.5, 1.5, 4.0};
-  auto p = std::make_unique<HashPipeline>(tiny_sampler(true), [&](jnerf::ParamLayout& l, const std::string& prefix) {
+  auto p = std::make_unique<HashPipelineOn<B>>(tiny_sampler(true), [&](jnerf::ParamLayout& l, const std::string& prefix) {
     return jnerf::HashGridField<B>(spec, l, prefix, lo, hi);
   });
   p->init_params(4);
@@ -187,30 +190,6 @@ TEST(NerfPipeline, CoarseColourIsOptionalForInference) {
   check_coarse_colour_is_optional(*tiny_hash_pipeline());
 }
 
-TEST(NerfPipeline, FloatAgreesWithDouble) {
-  jnerf::NerfPipeline<jnerf::CpuBackend<float>> pf(tiny_spec(), tiny_sampler(false));
-  Pipeline pd(tiny_spec(), tiny_sampler(false));
-  pf.init_params(5);
-  pd.set_params(pf.params_host());
-  const Batch b = make_batch();
-  const std::vector<float> of(b.origins.begin(), b.origins.end()), df(b.dirs.begin(), b.dirs.end()),
-      tf(b.target.begin(), b.target.end());
-  std::mt19937_64 r1(1), r2(1);
-  pf.forward(of.data(), df.data(), b.R, false, r1);
-  pd.forward(b.origins.data(), b.dirs.data(), b.R, false, r2);
-  const auto cf = pf.rgb_fine();
-  const auto cd = pd.rgb_fine();
-  for (std::size_t i = 0; i < cf.size(); ++i) EXPECT_NEAR(cf[i], cd[i], 1e-5);
-  const double lf = pf.backward_photometric(tf.data()).loss, ld = pd.backward_photometric(b.target.data()).loss;
-  EXPECT_NEAR(lf, ld, 1e-5 * ld);
-  double num = 0, den = 0;
-  for (std::size_t i = 0; i < pd.num_params(); ++i) {
-    num += std::pow(double(pf.grads()[i]) - pd.grads()[i], 2);
-    den += std::pow(pd.grads()[i], 2);
-  }
-  EXPECT_LT(std::sqrt(num / den), 1e-4);
-}
-
 TEST(NerfPipeline, TrainingModeIsRandomAndEvalModeIsDeterministic) {
   Pipeline p(tiny_spec(), tiny_sampler(false));
   p.init_params(2);
@@ -222,4 +201,100 @@ TEST(NerfPipeline, TrainingModeIsRandomAndEvalModeIsDeterministic) {
   EXPECT_EQ(e1, p.rgb_fine());
   p.forward(b.origins.data(), b.dirs.data(), b.R, true, r1);
   EXPECT_NE(e1, p.rgb_fine());
+}
+
+// A float pipeline (CPU or CUDA backend B) against the CPU in double, with the same
+// parameters and rays: colours, depths, the photometric loss and gradient, the fine
+// Jacobians and the shaping backward, in evaluation and in training mode (the jitter and
+// density noise are drawn on the host from the same generator state).
+namespace {
+
+template <class B, class G, class C>
+void expect_float_pipeline_matches_double(G& gpu, C& cpu) {
+  cpu.set_params(gpu.params_host());
+  const Batch b = make_batch();
+  const std::vector<float> of(b.origins.begin(), b.origins.end()), df(b.dirs.begin(), b.dirs.end()),
+      tf(b.target.begin(), b.target.end());
+  const auto expect_near = [](const std::vector<float>& g, const std::vector<double>& c, double tol, const char* what) {
+    ASSERT_EQ(g.size(), c.size()) << what;
+    for (std::size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(g[i], c[i], tol * (1 + std::abs(c[i]))) << what << " " << i;
+  };
+  const auto expect_same_gradient = [&](const char* what) {
+    std::vector<float> g(gpu.num_params());
+    B::download(g.data(), gpu.grads(), g.size());
+    for (const auto& seg : cpu.layout().segments()) {
+      double num = 0, den = 0;
+      for (std::size_t k = 0; k < seg.size; ++k) {
+        const double c = cpu.grads()[seg.offset + k];
+        num += (g[seg.offset + k] - c) * (g[seg.offset + k] - c);
+        den += c * c;
+      }
+      EXPECT_LT(std::sqrt(num / std::max(den, 1e-300)), 5e-4) << what << " " << seg.name;
+    }
+  };
+  for (const bool train : {false, true}) {
+    SCOPED_TRACE(train ? "training mode" : "evaluation mode");
+    std::mt19937_64 rg(3), rc(3);
+    gpu.forward(of.data(), df.data(), b.R, train, rg);
+    cpu.forward(b.origins.data(), b.dirs.data(), b.R, train, rc);
+    expect_near(gpu.rgb_fine(), cpu.rgb_fine(), 3e-5, "rgb_fine");
+    expect_near(gpu.rgb_coarse(), cpu.rgb_coarse(), 3e-5, "rgb_coarse");
+    expect_near(gpu.depth_fine(), cpu.depth_fine(), 1e-4, "depth_fine");
+    const double lg = gpu.backward_photometric(tf.data()).loss, lc = cpu.backward_photometric(b.target.data()).loss;
+    EXPECT_NEAR(lg, lc, 1e-5 * lc);
+    expect_same_gradient("photometric");
+
+    jnerf::JacobianSpec spec;
+    spec.bias = true;
+    spec.head_width = cpu.fine_head_width();
+    std::mt19937_64 coef_rng(5);
+    const auto coef_d = jnerf::channel_coefficients<double>(jnerf::JacobianChannels::Random, b.R, coef_rng);
+    const std::vector<float> coef_f(coef_d.begin(), coef_d.end());
+    const auto jc = cpu.fine_jacobians(spec, coef_d);
+    expect_near(gpu.fine_jacobians(spec, coef_f), jc, 1e-5, "fine_jacobians");
+    std::mt19937_64 grad_rng(6);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    std::vector<double> dg_d(jc.size());
+    for (double& v : dg_d) v = u(grad_rng);
+    const std::vector<float> dg_f(dg_d.begin(), dg_d.end());
+    gpu.backward_with_jacobian_grad(tf.data(), dg_f.data());
+    cpu.backward_with_jacobian_grad(b.target.data(), dg_d.data());
+    expect_same_gradient("shaping");
+  }
+}
+
+}  // namespace
+
+TEST(NerfPipeline, FloatMatchesDouble) {
+  using F = jnerf::CpuBackend<float>;
+  for (const bool background : {false, true}) {
+    jnerf::NerfPipeline<F> pf(tiny_spec(), tiny_sampler(background));
+    Pipeline pd(tiny_spec(), tiny_sampler(background));
+    pf.init_params(8);
+    expect_float_pipeline_matches_double<F>(pf, pd);
+  }
+  auto hf = tiny_hash_pipeline<F>();
+  auto hd = tiny_hash_pipeline();
+  expect_float_pipeline_matches_double<F>(*hf, *hd);
+}
+
+TEST(NerfPipelineCuda, SemanticNerfMatchesCpuDouble) {
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
+  for (const bool background : {false, true}) {
+    jnerf::NerfPipeline<jnerf::CudaBackend> gpu(tiny_spec(), tiny_sampler(background));
+    Pipeline cpu(tiny_spec(), tiny_sampler(background));
+    gpu.init_params(8);
+    expect_float_pipeline_matches_double<jnerf::CudaBackend>(gpu, cpu);
+  }
+#endif
+}
+
+TEST(NerfPipelineCuda, HashGridMatchesCpuDouble) {
+  JN_REQUIRE_CUDA();
+#ifdef JNERF_HAVE_CUDA
+  auto gpu = tiny_hash_pipeline<jnerf::CudaBackend>();
+  auto cpu = tiny_hash_pipeline();
+  expect_float_pipeline_matches_double<jnerf::CudaBackend>(*gpu, *cpu);
+#endif
 }

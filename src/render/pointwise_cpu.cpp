@@ -1,10 +1,13 @@
 #include "jnerf/render/pointwise.hpp"
 
+#include <stdexcept>
+
 namespace jnerf {
 
 template <class T>
 void ray_sample_points_cpu(long long R, int S, const T* origins, const T* dirs, const T* t, T* points,
                            T* view_dirs, T* dir_norm) {
+  if (R < 0 || S < 1) throw std::invalid_argument("ray_sample_points_cpu: need R >= 0 and S >= 1");
   const long long n = R * S;
 #pragma omp parallel for schedule(static)
   for (long long s = 0; s < n; ++s) ray_sample_point(s, S, R, n, origins, dirs, t, points, view_dirs);

@@ -169,6 +169,7 @@ class DeviceBuffer {
     if (n > capacity_) {
       if (ptr_) cudaFree(ptr_);
       ptr_ = nullptr;
+      size_ = capacity_ = 0;  // a failed allocation below must not leave a stale capacity
       cuda_check(cudaMalloc(reinterpret_cast<void**>(&ptr_), n * sizeof(T)), "cudaMalloc");
       capacity_ = n;
     }

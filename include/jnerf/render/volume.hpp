@@ -25,7 +25,8 @@ namespace jnerf {
 template <class T>
 void density_activation_forward_cpu(DensityActivation act, long long n, const T* raw, const T* noise, T* sigma);
 
-// grad_raw[s] = grad_sigma[s] * act'(raw[s] + noise[s]) (overwritten). `noise` may be nullptr.
+// grad_raw[s] = grad_sigma[s] * act'(raw[s] + noise[s]) (overwritten). `noise` may be nullptr;
+// grad_raw may be grad_sigma (in place, as the pipeline calls it).
 template <class T>
 void density_activation_backward_cpu(DensityActivation act, long long n, const T* raw, const T* noise,
                                      const T* grad_sigma, T* grad_raw);

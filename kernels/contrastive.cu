@@ -18,7 +18,6 @@ namespace {
 
 constexpr int kThreads = 128;
 constexpr int kAnchorThreads = 256;
-constexpr int kMaxBatch = 4096;  // the row kernel keeps 2 B doubles in shared memory
 
 // Statistics slots at the end of the workspace.
 enum Stat { kLoss, kMi, kNorm, kCounted, kMeanPositives, kMeanNorm, kTauAfter, kMiScale, kStatCount };
@@ -114,8 +113,9 @@ std::size_t contrastive_workspace_doubles(int B) { return Workspace::doubles(B);
 ContrastiveStats contrastive_loss_cuda(const float* g, int B, int D, const double* affinity,
                                        const ContrastiveParams& p, double tau, float* grad, double* workspace) {
   if (B <= 0 || D <= 0) throw std::invalid_argument("contrastive_loss_cuda: empty batch");
-  if (B > kMaxBatch)
-    throw std::invalid_argument("contrastive_loss_cuda: batches of at most " + std::to_string(kMaxBatch) + " rays");
+  if (B > kCudaContrastiveMaxBatch)
+    throw std::invalid_argument("contrastive_loss_cuda: batches of at most " +
+                                std::to_string(kCudaContrastiveMaxBatch) + " rays");
   const Workspace w(workspace, B);
   // Over 3072 rays the row coefficients pass the 48 KB that a launch gets without opting in.
   const std::size_t row_smem = 2 * static_cast<std::size_t>(B) * sizeof(double);

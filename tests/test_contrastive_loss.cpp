@@ -249,6 +249,19 @@ TEST(CudaConformanceContrastiveLoss, MatchesCpu) {
 TEST(CudaConformanceContrastiveLoss, MatchesCpuAtTheLargestBatch) {
   JN_REQUIRE_CUDA();
 #ifdef JNERF_HAVE_CUDA
-  expect_cuda_matches_cpu(ShapingLikeBatch(4096, 6));
+  expect_cuda_matches_cpu(ShapingLikeBatch(jnerf::kCudaContrastiveMaxBatch, 6));
 #endif
+}
+
+// The batch size is checked against the backend that runs the loss, before any step: the
+// CUDA loss stops at kCudaContrastiveMaxBatch, the CPU one does not.
+TEST(ContrastiveLoss, BatchSizeIsCheckedForTheBackend) {
+  jnerf::Json c = jnerf::default_config();
+  c["shape"]["rays_per_batch"] = jnerf::kCudaContrastiveMaxBatch + 1;
+  EXPECT_EQ(jnerf::shaping_rays_per_batch(c, "cpu"), jnerf::kCudaContrastiveMaxBatch + 1);
+  EXPECT_THROW(jnerf::shaping_rays_per_batch(c, "cuda"), jnerf::InputError);
+  c["shape"]["rays_per_batch"] = jnerf::kCudaContrastiveMaxBatch;
+  EXPECT_EQ(jnerf::shaping_rays_per_batch(c, "cuda"), jnerf::kCudaContrastiveMaxBatch);
+  c["shape"]["rays_per_batch"] = 1;
+  EXPECT_THROW(jnerf::shaping_rays_per_batch(c, "cpu"), jnerf::InputError);
 }

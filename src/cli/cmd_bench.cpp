@@ -190,8 +190,7 @@ void add_bench(CLI::App& app, const GlobalOptions& global, Action& action) {
                        {"samples_per_sec", rays * double(samples_per_ray) / median}});
 
       } else if (a->stage == "shape") {
-        const int rays = config_get<int>(config, "shape.rays_per_batch");
-        if (rays < 2) throw InputError("config key 'shape.rays_per_batch' must be >= 2 (the loss contrasts rays)");
+        const int rays = shaping_rays_per_batch(config, engine->backend());
         const JacobianSpec spec{parse_jacobian_channels(config_get<std::string>(config, "shape.jacobian_channels")),
                                 config_get<bool>(config, "shape.jacobian_bias"), engine->head_width()};
         const ContrastiveSettings settings = ContrastiveSettings::from_config(config);

@@ -40,6 +40,15 @@ ContrastiveSettings ContrastiveSettings::from_config(const Json& config) {
   return s;
 }
 
+int shaping_rays_per_batch(const Json& config, const std::string& backend) {
+  const int rays = config_get<int>(config, "shape.rays_per_batch");
+  if (rays < 2) throw InputError("config key 'shape.rays_per_batch' must be >= 2 (the loss contrasts rays)");
+  if (backend == "cuda" && rays > kCudaContrastiveMaxBatch)
+    throw InputError("config key 'shape.rays_per_batch' must be <= " + std::to_string(kCudaContrastiveMaxBatch) +
+                     " on CUDA (got " + std::to_string(rays) + ")");
+  return rays;
+}
+
 ContrastiveParams ContrastiveSettings::params(int B, bool adapt) const {
   ContrastiveParams p;
   p.absolute = similarity == JacobianSimilarity::AbsCosine;

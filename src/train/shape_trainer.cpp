@@ -32,7 +32,7 @@ double to_psnr(double mse) { return mse > 0 ? -10.0 * std::log10(mse) : 99.0; }
 ShapeSummary train_shape(const Json& config, const Dataset& dataset, NerfEngine& engine, const RunDir& run,
                          bool resume) {
   const long long iters = config_get<long long>(config, "shape.iters");
-  const int rays = config_get<int>(config, "shape.rays_per_batch");
+  const int rays = shaping_rays_per_batch(config, engine.backend());
   const int every = config_get<int>(config, "shape.every");
   const int log_every = std::max(1, config_get<int>(config, "shape.log_every"));
   const int ckpt_every = config_get<int>(config, "shape.checkpoint_every");
@@ -43,7 +43,6 @@ ShapeSummary train_shape(const Json& config, const Dataset& dataset, NerfEngine&
                           config_get<bool>(config, "shape.jacobian_bias"), engine.head_width()};
   const AdamConfig adam = shape_adam(config);
   if (iters < 1) throw InputError("config key 'shape.iters' must be >= 1");
-  if (rays < 2) throw InputError("config key 'shape.rays_per_batch' must be >= 2 (the loss contrasts rays)");
   if (every < 1) throw InputError("config key 'shape.every' must be >= 1");
 
   ShapeSummary summary;

@@ -8,6 +8,9 @@
 
 namespace jnerf {
 
+// The CUDA loss keeps a row of 2 B doubles in shared memory: 64 KB at this batch.
+constexpr int kCudaContrastiveMaxBatch = 4096;
+
 // g: B x D Jacobians; affinity: B x B from the feature prior (double); grad: dloss/dg,
 // B x D, written. tau is the threshold before the batch; the stats hold it after.
 template <class T>

@@ -34,6 +34,10 @@ struct ContrastiveSettings {
   ContrastiveParams params(int B, bool adapt) const;
 };
 
+// shape.rays_per_batch, checked for the backend that runs the loss ("cpu" or "cuda"): at
+// least 2 (the loss contrasts rays), and at most kCudaContrastiveMaxBatch on CUDA.
+int shaping_rays_per_batch(const Json& config, const std::string& backend);
+
 struct ContrastiveResult {
   double loss = 0;            // weight_mi L_MI + weight_norm L_norm
   double mi = 0, norm = 0;    // L_MI, L_norm

@@ -491,9 +491,13 @@ void linear_forward_cublas(const float* W, const float* b, const float* X, float
   const cudaStream_t s = static_cast<cudaStream_t>(stream);
   CublasHandle h(s);
   const float one = 1.f, zero = 0.f;
-  // Y^T (n x out) = X^T (n x in) * W^T (in x out).
-  check_cublas(cublasSgemm(h.get(), CUBLAS_OP_N, CUBLAS_OP_N, n, out, in, &one, X, n, W, in, &zero, Y, n),
-               "sgemm forward");
+  // Y^T (n x out) = X^T (n x in) * W^T (in x out). With no inputs Y is act(b): cuBLAS
+  // refuses a leading dimension of 0, so the product is a memset then.
+  if (in == 0)
+    check_cuda(cudaMemsetAsync(Y, 0, sizeof(float) * size_t(out) * n, s), "linear (cublas) zero product");
+  else
+    check_cublas(cublasSgemm(h.get(), CUBLAS_OP_N, CUBLAS_OP_N, n, out, in, &one, X, n, W, in, &zero, Y, n),
+                 "sgemm forward");
   const dim3 grid(ceil_div(n, kEwPerBlock), out);
   bias_act_kernel<<<grid, kEwThreads, 0, s>>>(Y, b, n, act);
   check_launch("linear (cublas) bias");
@@ -846,6 +850,15 @@ int max_optin_smem() {
   return bytes;
 }
 
+// Lets `kernel` take up to the device's opt-in shared memory. Always the device maximum, not
+// this call's size: calls with different sizes (the density and colour MLPs) from several
+// host threads then cannot undo each other's setting between set and launch.
+template <class Kernel>
+void allow_optin_smem(Kernel kernel) {
+  check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, max_optin_smem()),
+             "fused MLP (shared memory opt-in)");
+}
+
 std::string mlp_shape(int in, int width, int hidden_layers, int out) {
   return "(in " + std::to_string(in) + ", width " + std::to_string(width) + ", hidden layers " +
          std::to_string(hidden_layers) + ", out " + std::to_string(out) + ")";
@@ -872,11 +885,11 @@ void mlp_fused_forward_cuda(const float* params, const float* X, float* Y, int i
   const cudaStream_t s = static_cast<cudaStream_t>(stream);
   const bool vec_hidden = n % 4 == 0 && aligned16(hidden);
   if (width == 64) {
-    cudaFuncSetAttribute(mlp_fused_forward_kernel<64>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    allow_optin_smem(mlp_fused_forward_kernel<64>);
     mlp_fused_forward_kernel<64><<<blocks, kMlpThreads, smem, s>>>(params, X, Y, hidden, in, hidden_layers, out, n,
                                                                    output_act, vec_hidden);
   } else {
-    cudaFuncSetAttribute(mlp_fused_forward_kernel<128>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    allow_optin_smem(mlp_fused_forward_kernel<128>);
     mlp_fused_forward_kernel<128><<<blocks, kMlpThreads, smem, s>>>(params, X, Y, hidden, in, hidden_layers, out,
                                                                     n, output_act, vec_hidden);
   }
@@ -904,12 +917,12 @@ void mlp_fused_backward_cuda(const float* params, const float* X, const float* h
   const bool vec_dz = n % 4 == 0 && aligned16(dZ_scratch);
   const bool vec_dx = n % 4 == 0 && aligned16(dX);
   if (width == 64) {
-    cudaFuncSetAttribute(mlp_fused_backward_kernel<64>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    allow_optin_smem(mlp_fused_backward_kernel<64>);
     mlp_fused_backward_kernel<64><<<blocks, kMlpThreads, smem, s>>>(params, hidden, Y, dY, dZ_scratch, dX, in,
                                                                     hidden_layers, out, n, output_act, vec_hidden,
                                                                     vec_dz, vec_dx);
   } else {
-    cudaFuncSetAttribute(mlp_fused_backward_kernel<128>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem));
+    allow_optin_smem(mlp_fused_backward_kernel<128>);
     mlp_fused_backward_kernel<128><<<blocks, kMlpThreads, smem, s>>>(params, hidden, Y, dY, dZ_scratch, dX, in,
                                                                      hidden_layers, out, n, output_act, vec_hidden,
                                                                      vec_dz, vec_dx);

@@ -439,11 +439,12 @@ namespace {
   } while (0)
 
 // A device copy of a float vector, optionally starting `offset` floats into the
-// allocation (offset 1 defeats 16-byte alignment and exercises the scalar paths).
+// allocation (offset 1 defeats 16-byte alignment and exercises the scalar paths). No
+// slack after the last element, so a checker (compute-sanitizer) sees any overrun.
 class DeviceVec {
  public:
   DeviceVec(const std::vector<float>& host, int offset = 0) : count_(host.size()) {
-    if (cudaMalloc(reinterpret_cast<void**>(&base_), sizeof(float) * (host.size() + offset + 4)) != cudaSuccess) throw std::bad_alloc();
+    if (cudaMalloc(reinterpret_cast<void**>(&base_), sizeof(float) * std::max<size_t>(host.size() + offset, 1)) != cudaSuccess) throw std::bad_alloc();
     ptr_ = base_ + offset;
     if (!host.empty()) cudaMemcpy(ptr_, host.data(), sizeof(float) * host.size(), cudaMemcpyHostToDevice);
   }
@@ -484,13 +485,14 @@ const std::vector<CudaCase>& cuda_cases() {
       {{63, 256, 1000}, 0},   {{256, 256, 4096}, 0},  {{256, 256, 9000}, 0}, {{256, 1, 777}, 0},
       {{283, 128, 1029}, 0},  {{128, 3, 4099}, 0},    {{319, 256, 333}, 1},  {{256, 256, 7}, 0},
       {{5, 17, 130}, 1},      {{256, 256, 16389}, 0}, {{1, 1, 1}, 0},        {{64, 64, 4096}, 1},
+      {{0, 5, 9}, 0},         {{7, 0, 9}, 0},         {{7, 5, 0}, 0},  // empty: Y = act(b), nothing, nothing
   };
   return cases;
 }
 
 void run_forward_case(const CudaCase& c, Activation act, std::mt19937& rng) {
   const Shape s = c.s;
-  const double bound = 1.0 / std::sqrt(double(s.in));
+  const double bound = 1.0 / std::sqrt(double(std::max(s.in, 1)));
   const Vec W = rounded_random(size_t(s.out) * s.in, rng, -bound, bound), b = rounded_random(s.out, rng, -bound, bound),
             X = rounded_random(size_t(s.in) * s.n, rng, -1, 1);
   Vec ref(size_t(s.out) * s.n), scale(ref.size());
@@ -514,7 +516,7 @@ void run_forward_case(const CudaCase& c, Activation act, std::mt19937& rng) {
 void run_backward_case(const CudaCase& c, Activation act, bool accumulate, bool with_params, std::mt19937& rng,
                        void* stream = nullptr) {
   const Shape s = c.s;
-  const double bound = 1.0 / std::sqrt(double(s.in));
+  const double bound = 1.0 / std::sqrt(double(std::max(s.in, 1)));
   const Vec W = rounded_random(size_t(s.out) * s.in, rng, -bound, bound), b = rounded_random(s.out, rng, -bound, bound),
             X = rounded_random(size_t(s.in) * s.n, rng, -1, 1), dY = rounded_random(size_t(s.out) * s.n, rng, -1, 1);
   Vec Y(size_t(s.out) * s.n);

@@ -587,12 +587,11 @@ TEST(HashGridTorchOracle, ShallowNoGeometryFeatures) { compare_with_torch(shallo
 // CUDA backend against the CPU (double); skipped without a GPU
 // =========================================================================================
 
-#ifdef JNERF_HAVE_CUDA
-// The CUDA field's forward and backward against the CPU field in double, on identical
-// parameters and inputs; `fused`: whether the CUDA field must (or must not) run its MLPs
-// as fused kernels.
-void check_cuda_against_cpu(HashGridSpec spec, bool fused) {
-  using CB = jnerf::CudaBackend;
+// A float field (CPU or CUDA backend CB) against the CPU field in double, on identical
+// parameters and inputs; `fused`: whether the float field must (or must not) run its MLPs
+// as fused kernels (CUDA only).
+template <class CB>
+void check_float_against_double(HashGridSpec spec, bool fused) {
   spec.fused_mlp = fused;
   jnerf::ParamLayout lg, ld;
   HashGridField<CB> fg(spec, lg, "fine.", kBoxMin, kBoxMax);
@@ -604,7 +603,7 @@ void check_cuda_against_cpu(HashGridSpec spec, bool fused) {
   const int n = 3000;  // several blocks, and a partial last one
   const Case c = make_case(n, fd.head_width(), 17);
   auto upload = [](const std::vector<double>& v) {
-    CB::Buffer b;
+    typename CB::Buffer b;
     b.resize(v.size());
     const std::vector<float> f(v.begin(), v.end());
     CB::upload(b.data(), f.data(), f.size());
@@ -615,9 +614,9 @@ void check_cuda_against_cpu(HashGridSpec spec, bool fused) {
     CB::download(out.data(), p, size);
     return out;
   };
-  CB::Buffer params = upload(pd), pos = upload(c.positions), dirs = upload(c.dirs);
-  CB::Buffer r1 = upload(c.r_rgb), r2 = upload(c.r_density), r3 = upload(c.r_head);
-  CB::Buffer grads;
+  typename CB::Buffer params = upload(pd), pos = upload(c.positions), dirs = upload(c.dirs);
+  typename CB::Buffer r1 = upload(c.r_rgb), r2 = upload(c.r_density), r3 = upload(c.r_head);
+  typename CB::Buffer grads;
   grads.resize(lg.total());
   CB::zero(grads.data(), lg.total());
   fg.forward(params.data(), pos.data(), dirs.data(), n);
@@ -653,29 +652,34 @@ HashGridSpec fusable_spec() {
   s.density_depth = 1;
   return s;
 }
-#endif
+
+// The tolerances the CUDA checks below use hold for the CPU's float field too.
+TEST(HashGridField, FloatMatchesDouble) {
+  check_float_against_double<jnerf::CpuBackend<float>>(tiny_spec(), false);
+  check_float_against_double<jnerf::CpuBackend<float>>(fusable_spec(), false);
+}
 
 TEST(HashGridFieldCuda, MatchesCpuDouble) {
   JN_REQUIRE_CUDA();
 #ifdef JNERF_HAVE_CUDA
-  check_cuda_against_cpu(tiny_spec(), false);  // widths 9 / 7: chained layers
+  check_float_against_double<jnerf::CudaBackend>(tiny_spec(), false);  // widths 9 / 7: chained layers
 #endif
 }
 
 TEST(HashGridFieldCuda, FusedMlpsMatchCpuDouble) {
   JN_REQUIRE_CUDA();
 #ifdef JNERF_HAVE_CUDA
-  check_cuda_against_cpu(fusable_spec(), true);
+  check_float_against_double<jnerf::CudaBackend>(fusable_spec(), true);
   HashGridSpec deep = fusable_spec();
   deep.density_depth = 2;
   deep.colour_depth = 3;
-  check_cuda_against_cpu(deep, true);
+  check_float_against_double<jnerf::CudaBackend>(deep, true);
 #endif
 }
 
 TEST(HashGridFieldCuda, ChainedLayersWhenFusionIsOff) {
   JN_REQUIRE_CUDA();
 #ifdef JNERF_HAVE_CUDA
-  check_cuda_against_cpu(fusable_spec(), false);
+  check_float_against_double<jnerf::CudaBackend>(fusable_spec(), false);
 #endif
 }

@@ -1,0 +1,31 @@
+#pragma once
+// What the emulated CUDA runtime shares with the emulated cuBLAS (not part of the CUDA API).
+#include <cstddef>
+#include <string>
+
+#include "cuda_runtime_api.h"
+
+namespace cuda_emu {
+
+struct Settings {
+  int devices = 1;
+  int sms = 132;
+  int smem_optin = 232448;
+  bool always_threads = false;
+};
+
+const Settings& settings();
+
+// Records a failure as the calling host thread's last error; returns `err`.
+cudaError_t record(cudaError_t err);
+
+// Reports a fault that a GPU would turn into a failed or undefined launch, and aborts.
+[[noreturn]] void fatal(const std::string& message);
+
+// [ptr, ptr + bytes) lies inside one live cudaMalloc allocation.
+bool device_range(const void* ptr, std::size_t bytes);
+// ptr points into a live cudaMalloc allocation.
+bool device_pointer(const void* ptr);
+bool valid_stream(cudaStream_t stream);
+
+}  // namespace cuda_emu

@@ -110,24 +110,37 @@ Memory& memory() {
 
 }  // namespace
 
-bool device_range(const void* ptr, std::size_t bytes) {
+namespace {
+
+// The allocation at or below ptr (start, bytes), or false when there is none.
+bool allocation_below(const void* ptr, std::uintptr_t* start, std::size_t* bytes) {
   const auto p = reinterpret_cast<std::uintptr_t>(ptr);
   Memory& mem = memory();
   std::lock_guard<std::mutex> lock(mem.m);
   auto it = mem.allocations.upper_bound(p);
   if (it == mem.allocations.begin()) return false;
   --it;
-  return p >= it->first && p - it->first <= it->second && bytes <= it->second - (p - it->first);
+  *start = it->first;
+  *bytes = it->second;
+  return true;
+}
+
+}  // namespace
+
+bool device_range(const void* ptr, std::size_t bytes) {
+  const auto p = reinterpret_cast<std::uintptr_t>(ptr);
+  std::uintptr_t start = 0;
+  std::size_t size = 0;
+  if (!allocation_below(ptr, &start, &size)) return false;
+  return p >= start && p - start <= size && bytes <= size - (p - start);
 }
 
 bool device_pointer(const void* ptr) {
   const auto p = reinterpret_cast<std::uintptr_t>(ptr);
-  Memory& mem = memory();
-  std::lock_guard<std::mutex> lock(mem.m);
-  auto it = mem.allocations.upper_bound(p);
-  if (it == mem.allocations.begin()) return false;
-  --it;
-  return p - it->first < std::max<std::size_t>(it->second, 1);
+  std::uintptr_t start = 0;
+  std::size_t size = 0;
+  if (!allocation_below(ptr, &start, &size)) return false;
+  return p - start < std::max<std::size_t>(size, 1);
 }
 
 // ---- streams -----------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 // validation, and (when /usr/bin/python3 has torch) an independent PyTorch transcription in
 // float64 (tests/oracle/hash_grid_oracle.py).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -587,9 +588,49 @@ TEST(HashGridTorchOracle, ShallowNoGeometryFeatures) { compare_with_torch(shallo
 // CUDA backend against the CPU (double); skipped without a GPU
 // =========================================================================================
 
+// The samples with a ReLU unit so close to its kink that float and double rounding may put
+// it on opposite sides of zero, which changes that sample's gradient by a finite amount.
+// Found in double, one sample at a time: a relative parameter step of +-1e-5 (far above
+// float rounding) that crosses a kink gives a nonzero second difference of the sample's
+// gradient; elsewhere it is O(1e-10) of the gradient.
+std::vector<char> samples_next_to_a_kink(FieldD& f, std::size_t P, const std::vector<double>& params, const Case& c) {
+  std::mt19937_64 rng(2024);
+  std::array<std::vector<double>, 3> p;  // params * (1 - eta xi), params, params * (1 + eta xi)
+  for (auto& v : p) v.resize(P);
+  for (std::size_t i = 0; i < P; ++i) {
+    const double step = 1e-5 * ((rng() & 1) ? 1.0 : -1.0);
+    for (int k = 0; k < 3; ++k) p[k][i] = params[i] * (1 + (k - 1) * step);
+  }
+  const int n = c.n, C = f.head_width();
+  std::vector<char> near(n, 0);
+  std::vector<double> pos(3), dir(3), r_rgb(3), r_density(1), r_head(C);
+  std::array<std::vector<double>, 3> g;
+  for (int s = 0; s < n; ++s) {
+    for (int k = 0; k < 3; ++k) {
+      pos[k] = c.positions[k * n + s];
+      dir[k] = c.dirs[k * n + s];
+      r_rgb[k] = c.r_rgb[k * n + s];
+    }
+    r_density[0] = c.r_density[s];
+    for (int j = 0; j < C; ++j) r_head[j] = c.r_head[j * n + s];
+    for (int k = 0; k < 3; ++k) {
+      g[k].assign(P, 0.0);
+      f.forward(p[k].data(), pos.data(), dir.data(), 1);
+      f.backward(p[k].data(), r_density.data(), r_rgb.data(), r_head.data(), g[k].data());
+    }
+    double d2 = 0, g2 = 0;
+    for (std::size_t i = 0; i < P; ++i) {
+      d2 += std::pow(g[2][i] - 2 * g[1][i] + g[0][i], 2);
+      g2 += g[1][i] * g[1][i];
+    }
+    near[s] = std::sqrt(d2) > 1e-8 * std::sqrt(g2);
+  }
+  return near;
+}
+
 // A float field (CPU or CUDA backend CB) against the CPU field in double, on identical
 // parameters and inputs; `fused`: whether the float field must (or must not) run its MLPs
-// as fused kernels (CUDA only).
+// as fused kernels (CUDA only). The gradients leave out the samples next to a ReLU kink.
 template <class CB>
 void check_float_against_double(HashGridSpec spec, bool fused) {
   spec.fused_mlp = fused;
@@ -601,7 +642,18 @@ void check_float_against_double(HashGridSpec spec, bool fused) {
   const std::vector<float> host = host_params(fd, ld, 16);
   const std::vector<double> pd(host.begin(), host.end());
   const int n = 3000;  // several blocks, and a partial last one
-  const Case c = make_case(n, fd.head_width(), 17);
+  Case c = make_case(n, fd.head_width(), 17);
+  const std::vector<char> near_kink = samples_next_to_a_kink(fd, ld.total(), pd, c);
+  int left_out = 0;
+  for (int s = 0; s < n; ++s) {
+    if (!near_kink[s]) continue;
+    ++left_out;
+    for (int k = 0; k < 3; ++k) c.r_rgb[k * n + s] = 0;
+    c.r_density[s] = 0;
+    for (int j = 0; j < fd.head_width(); ++j) c.r_head[j * n + s] = 0;
+  }
+  EXPECT_LE(left_out, n / 100);  // a handful: the comparison still covers the batch
+  ::testing::Test::RecordProperty("samples_next_to_a_kink", left_out);
   auto upload = [](const std::vector<double>& v) {
     typename CB::Buffer b;
     b.resize(v.size());

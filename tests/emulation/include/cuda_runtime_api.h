@@ -13,8 +13,12 @@
 //   JNERF_CUDA_EMU_DEVICES      number of devices, 0 or 1 (default 1; 0: cudaErrorNoDevice)
 //   JNERF_CUDA_EMU_SMS          multiprocessor count (default 132, an H100 / H200)
 //   JNERF_CUDA_EMU_SMEM_OPTIN   opt-in shared memory per block in bytes (default 232448)
-//   JNERF_CUDA_EMU_THREADS      "auto" (default) or "always": run every kernel with one OS
-//                               thread per CUDA thread, not only those that synchronise
+//   JNERF_CUDA_EMU_THREADS      "auto" (default) or "always": run every kernel with one
+//                               execution context per CUDA thread, not only those that
+//                               synchronise
+//   JNERF_CUDA_EMU_SCHEDULER    "fibers" (default; "threads" under ThreadSanitizer) or
+//                               "threads": those contexts are fibers switched at barriers
+//                               and warp operations, or OS threads
 #include <cstddef>
 
 #include "vector_types.h"

@@ -1,6 +1,8 @@
 // The emulated CUDA runtime: device memory, streams, errors, device queries, and the
 // execution of kernel launches (see include/cuda_emulation/device.hpp for the model).
 #include <semaphore.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,6 +20,13 @@
 
 #include "cuda_emulation/device.hpp"
 #include "cuda_emulation/runtime_internal.hpp"
+
+// Fibers (see "fibers" below) need a stack switch written for the host's ABI.
+#if defined(__x86_64__)
+#define CUDA_EMU_HAVE_FIBERS 1
+#else
+#define CUDA_EMU_HAVE_FIBERS 0
+#endif
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #include <sanitizer/common_interface_defs.h>
@@ -71,6 +80,26 @@ const Settings& settings() {
       std::exit(2);
     }
     r.always_threads = mode == "always";
+    // ThreadSanitizer needs OS threads: it cannot see a race between two fibers of one thread.
+#ifdef __SANITIZE_THREAD__
+    const char* scheduler_fallback = "threads";
+#else
+    const char* scheduler_fallback = "fibers";
+#endif
+    const char* scheduler = std::getenv("JNERF_CUDA_EMU_SCHEDULER");
+    const std::string sched = scheduler && *scheduler ? scheduler : scheduler_fallback;
+    if (sched != "fibers" && sched != "threads") {
+      std::fprintf(stderr, "CUDA emulation: JNERF_CUDA_EMU_SCHEDULER=%s (expected fibers or threads)\n", sched.c_str());
+      std::exit(2);
+    }
+    r.fibers = sched == "fibers";
+    if (r.fibers && !CUDA_EMU_HAVE_FIBERS) {
+      if (scheduler && *scheduler) {
+        std::fprintf(stderr, "CUDA emulation: JNERF_CUDA_EMU_SCHEDULER=fibers needs an x86-64 host\n");
+        std::exit(2);
+      }
+      r.fibers = false;
+    }
     return r;
   }();
   return s;
@@ -229,7 +258,8 @@ struct SharedArray {
 struct Block {
   const LaunchConfig* config = nullptr;
   unsigned nthreads = 0;
-  bool threaded = false;
+  bool threaded = false;  // one execution context per CUDA thread
+  bool fibers = false;    // ... and those contexts are fibers of the launching OS thread
   uint3 index{0, 0, 0};
   int max_dynamic = kDefaultSharedPerBlock;
   void* dynamic = nullptr;
@@ -420,6 +450,163 @@ void Pool::run_thread(Block& b, unsigned tid, void (*invoke)(void*), void* ctx) 
   t_block = nullptr;
 }
 
+// ---- fibers: the CUDA threads of a block as coroutines of the launching OS thread ----
+// A fiber runs until its CUDA thread waits (barrier, warp operation) or exits; then the
+// scheduler resumes the next runnable one, in thread order. A switch saves six registers
+// and the stack pointer (cuda_emu_switch_stack below), where waking an OS thread at every
+// __syncthreads costs a kernel context switch. Not ucontext: ASan's swapcontext clears the
+// shadow of the whole target stack at every switch. Fibers live as long as the process
+// (like the OS-thread pool), so each keeps its stack and ASan's fake stack (for
+// use-after-return) from block to block; ASan is told of every switch.
+
+#if CUDA_EMU_HAVE_FIBERS
+// void cuda_emu_switch_stack(void** save_sp, void* next_sp): pushes the System V
+// callee-saved registers, stores the stack pointer, loads `next_sp` and pops the same.
+asm(R"(
+  .text
+  .p2align 4
+  .type cuda_emu_switch_stack, @function
+cuda_emu_switch_stack:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size cuda_emu_switch_stack, .-cuda_emu_switch_stack
+)");
+extern "C" void cuda_emu_switch_stack(void** save_sp, void* next_sp);
+#else
+extern "C" void cuda_emu_switch_stack(void**, void*) { fatal("fibers need x86-64"); }
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+void asan_start_switch(void** fake_stack_save, const void* bottom, std::size_t size) {
+  __sanitizer_start_switch_fiber(fake_stack_save, bottom, size);
+}
+void asan_finish_switch(void* fake_stack_save, const void** bottom_old, std::size_t* size_old) {
+  __sanitizer_finish_switch_fiber(fake_stack_save, bottom_old, size_old);
+}
+#else
+void asan_start_switch(void**, const void*, std::size_t) {}
+void asan_finish_switch(void*, const void**, std::size_t*) {}
+#endif
+
+struct FiberPool {
+  struct Fiber {
+    char* stack = nullptr;  // kStackBytes, above a guard page
+    void* sp = nullptr;     // saved stack pointer while switched out
+    void* fake_stack = nullptr;
+  };
+  static constexpr std::size_t kStackBytes = std::size_t{256} << 10;
+  std::vector<Fiber> fibers;
+  void* scheduler_sp = nullptr;
+  const void* scheduler_stack = nullptr;
+  std::size_t scheduler_stack_bytes = 0;
+  Block* block = nullptr;
+  void (*invoke)(void*) = nullptr;
+  void* ctx = nullptr;
+  unsigned current = 0;
+
+  void ensure(unsigned n) {
+    const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    while (fibers.size() < n) {
+      void* mem = mmap(nullptr, kStackBytes + page, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+      if (mem == MAP_FAILED) fatal("cannot map a fiber stack");
+      if (mprotect(mem, page, PROT_NONE) != 0) fatal("cannot protect a fiber stack's guard page");
+      Fiber f;
+      f.stack = static_cast<char*>(mem) + page;
+      // The first switch "returns" into entry(), with the stack aligned as after a call:
+      // six zero registers, entry's address, a null return address for entry itself.
+      void** top = reinterpret_cast<void**>(f.stack + kStackBytes);
+      top[-1] = nullptr;
+      top[-2] = reinterpret_cast<void*>(&FiberPool::entry);
+      for (int r = 3; r <= 8; ++r) top[-r] = nullptr;
+      f.sp = top - 8;
+      fibers.push_back(f);
+    }
+  }
+
+  // Runs CUDA threads for ever: one per resumption, parking between blocks.
+  [[noreturn]] static void entry() {
+    FiberPool& p = fiber_pool();
+    asan_finish_switch(nullptr, &p.scheduler_stack, &p.scheduler_stack_bytes);
+    for (;;) {
+      const unsigned tid = p.current;
+      p.invoke(p.ctx);
+      thread_exit(*p.block, tid);
+      p.yield();  // resumed only for a thread of a later block
+    }
+  }
+
+  void resume(unsigned tid) {
+    current = tid;
+    set_builtins(*block, tid);
+    Fiber& f = fibers[tid];
+    void* save = nullptr;
+    asan_start_switch(&save, f.stack, kStackBytes);
+    cuda_emu_switch_stack(&scheduler_sp, f.sp);
+    asan_finish_switch(save, nullptr, nullptr);
+  }
+
+  // From the running fiber: back to the scheduler, until it resumes this fiber.
+  // (By index: `fibers` may grow while this fiber is parked.)
+  void yield() {
+    const unsigned me = current;
+    asan_start_switch(&fibers[me].fake_stack, scheduler_stack, scheduler_stack_bytes);
+    cuda_emu_switch_stack(&fibers[me].sp, scheduler_sp);
+    asan_finish_switch(fibers[me].fake_stack, &scheduler_stack, &scheduler_stack_bytes);
+  }
+
+  // Round robin over the runnable threads; a waiting thread becomes runnable when the
+  // barrier or warp round it waits for completes (its last arrival completes it).
+  void run_block(Block& b, void (*fn)(void*), void* c) {
+    block = &b;
+    invoke = fn;
+    ctx = c;
+    for (bool ran = true; ran;) {
+      ran = false;
+      for (unsigned t = 0; t < b.nthreads; ++t)
+        if (b.state[t] == ThreadState::Running) {
+          resume(t);
+          ran = true;
+        }
+    }
+    if (b.live != 0) block_fault(b, 0, "threads still wait after every thread ran (an undetected deadlock)");
+    t_block = nullptr;
+  }
+
+  static FiberPool& fiber_pool() {
+    static FiberPool* p = new FiberPool;  // never destroyed: its fibers are parked in it
+    return *p;
+  }
+};
+
+// Waits in a block's thread until `done`: on the condition variable between OS threads,
+// or by switching to the other fibers (never while holding the block's mutex).
+template <class Done>
+void block_wait(Block& b, std::unique_lock<std::mutex>& lock, std::condition_variable& cv, Done done) {
+  if (!b.fibers) {
+    cv.wait(lock, done);
+    return;
+  }
+  while (!done()) {
+    lock.unlock();
+    FiberPool::fiber_pool().yield();
+    lock.lock();
+  }
+}
+
 void* allocate_filled(std::size_t bytes, std::size_t align) {
   void* p = nullptr;
   if (posix_memalign(&p, std::max(align, sizeof(void*)), bytes) != 0 || (!p && bytes))
@@ -495,16 +682,20 @@ cudaError_t launch(const LaunchConfig& config, void (*invoke)(void*), void* ctx)
   b.config = &config;
   b.nthreads = static_cast<unsigned>(nthreads);
   b.threaded = nthreads > 1 && (t_probe.synchronises || s.always_threads);
+  b.fibers = b.threaded && s.fibers;
   b.max_dynamic = max_dynamic;
   if (b.threaded) b.warp_cv.reset(new std::condition_variable[(b.nthreads + 31) / 32]);
-  if (b.threaded) pool().ensure(b.nthreads);
+  if (b.fibers) FiberPool::fiber_pool().ensure(b.nthreads);
+  else if (b.threaded) pool().ensure(b.nthreads);
 
   for (unsigned z = 0; z < g.z; ++z)
     for (unsigned y = 0; y < g.y; ++y)
       for (unsigned x = 0; x < g.x; ++x) {
         b.index = uint3{x, y, z};
         begin_block(b);
-        if (b.threaded) {
+        if (b.fibers) {
+          FiberPool::fiber_pool().run_block(b, invoke, ctx);
+        } else if (b.threaded) {
           pool().run_block(b, invoke, ctx);
         } else {
           for (unsigned t = 0; t < b.nthreads; ++t) {
@@ -593,7 +784,7 @@ void syncthreads(const char* file, int line) {
   ++b.blocked;
   check_deadlock(b, tid);
   const std::uint64_t generation = b.barrier_generation;
-  b.cv.wait(lock, [&] { return b.barrier_generation != generation; });
+  block_wait(b, lock, b.cv, [&] { return b.barrier_generation != generation; });
 }
 
 std::uint64_t warp_collective(WarpOp op, unsigned mask, std::uint64_t value, int operand, int width, const char* file,
@@ -638,7 +829,7 @@ std::uint64_t warp_collective(WarpOp op, unsigned mask, std::uint64_t value, int
   ++b.blocked;
   if (!try_complete_warp(b, tid)) {
     check_deadlock(b, tid);
-    b.warp_cv[tid / 32].wait(lock, [&] { return me.done; });
+    block_wait(b, lock, b.warp_cv[tid / 32], [&] { return me.done; });
   }
   return me.result;
 }

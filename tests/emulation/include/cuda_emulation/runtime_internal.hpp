@@ -12,6 +12,9 @@ struct Settings {
   int sms = 132;
   int smem_optin = 232448;
   bool always_threads = false;
+  // The CUDA threads of a synchronising block run as fibers on the launching OS thread
+  // (cooperative, switched at barriers and warp operations) rather than as OS threads.
+  bool fibers = true;
 };
 
 const Settings& settings();

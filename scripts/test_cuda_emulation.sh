@@ -47,16 +47,19 @@ echo "== run (filter '$filter')"
 status=0
 summary=()
 total_run=0
-for p in "${programs[@]}"; do
-  exe=$build_dir/$p
+# run_program NAME LABEL [VAR=VALUE...]: one test program under the given environment.
+run_program() {
+  local p=$1 label=$2
+  shift 2
+  local exe=$build_dir/$p
   [[ -x "$exe" ]] || { echo "test_cuda_emulation: no test program $p" >&2; exit 1; }
+  local s e rc=0 run failed skipped verdict
   s=$(date +%s)
-  rc=0
-  timeout -k 10 "$limit" "$exe" --gtest_filter="$filter" --gtest_output="json:$results/$p.json" \
-    >"$results/$p.log" 2>&1 || rc=$?
+  env "$@" timeout -k 10 "$limit" "$exe" --gtest_filter="$filter" --gtest_output="json:$results/$label.json" \
+    >"$results/$label.log" 2>&1 || rc=$?
   e=$(date +%s)
   # Counts from the JSON report: run, failed, skipped.
-  read -r run failed skipped < <(python3 - "$results/$p.json" <<'EOF'
+  read -r run failed skipped < <(python3 - "$results/$label.json" <<'EOF2'
 import json, sys
 try:
     report = json.load(open(sys.argv[1]))
@@ -74,7 +77,7 @@ for suite in report.get("testsuites", []):
         elif t.get("failures"):
             failed += 1
 print(run, failed, skipped)
-EOF
+EOF2
 )
   verdict=ok
   if [[ $rc -ne 0 ]]; then verdict="FAILED (exit $rc)"; fi
@@ -83,14 +86,22 @@ EOF
   [[ "$run" -eq 0 && $rc -eq 0 ]] && verdict="FAILED (no test matched '$filter')"
   if [[ "$verdict" != ok ]]; then
     status=1
-    echo "---- $p: $verdict; the end of $results/$p.log:"
+    echo "---- $label: $verdict; the end of $results/$label.log:"
     grep -E "^\[  (FAILED|SKIPPED) |Failure|CUDA emulation: fatal|ERROR: AddressSanitizer|runtime error|ThreadSanitizer" \
-      "$results/$p.log" | head -40 || true
-    tail -n 30 "$results/$p.log"
+      "$results/$label.log" | head -40 || true
+    tail -n 30 "$results/$label.log"
   fi
   total_run=$((total_run + run))
-  summary+=("$(printf '%-24s %4s run %4s failed %4s skipped %6ss  %s' "$p" "$run" "$failed" "$skipped" "$((e - s))" "$verdict")")
+  summary+=("$(printf '%-32s %4s run %4s failed %4s skipped %6ss  %s' "$label" "$run" "$failed" "$skipped" "$((e - s))" "$verdict")")
+}
+
+for p in "${programs[@]}"; do
+  run_program "$p" "$p"
 done
+# The emulation's own tests once more with OS threads for the CUDA threads (the other scheduler).
+if [[ " ${programs[*]} " == *" test_cuda_emulation "* && "$tsan" != 1 && "$filter" == '*Cuda*' ]]; then
+  run_program test_cuda_emulation test_cuda_emulation_os_threads JNERF_CUDA_EMU_SCHEDULER=threads
+fi
 t2=$(date +%s)
 
 echo "== summary"

@@ -80,25 +80,23 @@ const Settings& settings() {
       std::exit(2);
     }
     r.always_threads = mode == "always";
-    // ThreadSanitizer needs OS threads: it cannot see a race between two fibers of one thread.
-#ifdef __SANITIZE_THREAD__
-    const char* scheduler_fallback = "threads";
+    // Fibers need the x86-64 stack switch, and ThreadSanitizer needs OS threads (it cannot
+    // see a race between two fibers of one thread).
+#if CUDA_EMU_HAVE_FIBERS && !defined(__SANITIZE_THREAD__)
+    const bool fibers_possible = true;
 #else
-    const char* scheduler_fallback = "fibers";
+    const bool fibers_possible = false;
 #endif
     const char* scheduler = std::getenv("JNERF_CUDA_EMU_SCHEDULER");
-    const std::string sched = scheduler && *scheduler ? scheduler : scheduler_fallback;
+    const std::string sched = scheduler && *scheduler ? scheduler : fibers_possible ? "fibers" : "threads";
     if (sched != "fibers" && sched != "threads") {
       std::fprintf(stderr, "CUDA emulation: JNERF_CUDA_EMU_SCHEDULER=%s (expected fibers or threads)\n", sched.c_str());
       std::exit(2);
     }
     r.fibers = sched == "fibers";
-    if (r.fibers && !CUDA_EMU_HAVE_FIBERS) {
-      if (scheduler && *scheduler) {
-        std::fprintf(stderr, "CUDA emulation: JNERF_CUDA_EMU_SCHEDULER=fibers needs an x86-64 host\n");
-        std::exit(2);
-      }
-      r.fibers = false;
+    if (r.fibers && !fibers_possible) {
+      std::fprintf(stderr, "CUDA emulation: JNERF_CUDA_EMU_SCHEDULER=fibers needs an x86-64 host and no ThreadSanitizer\n");
+      std::exit(2);
     }
     return r;
   }();
@@ -254,7 +252,7 @@ struct SharedArray {
   std::size_t bytes;
 };
 
-// One block in execution. In the threaded mode every field below `m` is guarded by it.
+// One block in execution. Where its threads are OS threads, every field below `m` is guarded by it.
 struct Block {
   const LaunchConfig* config = nullptr;
   unsigned nthreads = 0;
@@ -366,8 +364,16 @@ bool try_complete_warp(Block& b, unsigned tid) {
   return true;
 }
 
+// The block's mutex, taken only where its threads are OS threads (one at a time runs
+// otherwise, and fibers must not switch while holding it).
+std::unique_lock<std::mutex> block_lock(Block& b) {
+  std::unique_lock<std::mutex> lock(b.m, std::defer_lock);
+  if (b.threaded && !b.fibers) lock.lock();
+  return lock;
+}
+
 void thread_exit(Block& b, unsigned tid) {
-  std::unique_lock<std::mutex> lock(b.m);
+  std::unique_lock<std::mutex> lock = block_lock(b);
   b.state[tid] = ThreadState::Exited;
   --b.live;
   if (b.arrived > 0)
@@ -593,18 +599,14 @@ struct FiberPool {
 };
 
 // Waits in a block's thread until `done`: on the condition variable between OS threads,
-// or by switching to the other fibers (never while holding the block's mutex).
+// or by switching to the other fibers.
 template <class Done>
 void block_wait(Block& b, std::unique_lock<std::mutex>& lock, std::condition_variable& cv, Done done) {
   if (!b.fibers) {
     cv.wait(lock, done);
     return;
   }
-  while (!done()) {
-    lock.unlock();
-    FiberPool::fiber_pool().yield();
-    lock.lock();
-  }
+  while (!done()) FiberPool::fiber_pool().yield();
 }
 
 void* allocate_filled(std::size_t bytes, std::size_t align) {
@@ -713,8 +715,7 @@ cudaError_t launch(const LaunchConfig& config, void (*invoke)(void*), void* ctx)
 void* block_shared(std::size_t bytes, std::size_t align, const void* key, const char* name) {
   Block* b = t_block;
   if (!b) fatal(std::string("__shared__ ") + name + " declared outside a kernel launch");
-  std::unique_lock<std::mutex> lock(b->m, std::defer_lock);
-  if (b->threaded) lock.lock();
+  std::unique_lock<std::mutex> lock = block_lock(*b);
   for (const SharedArray& s : b->shared)
     if (s.site == key) {
       if (s.bytes != bytes) block_fault(*b, t_tid, std::string("__shared__ ") + name + " changed size");
@@ -753,11 +754,11 @@ void syncthreads(const char* file, int line) {
     block_fault(b, tid, "__syncthreads at " + site(file, line) +
                             " in a kernel that transform_cu.py classified as never synchronising");
   }
-  std::unique_lock<std::mutex> lock(b.m);
+  std::unique_lock<std::mutex> lock = block_lock(b);
   if (b.arrived == 0) {
     b.barrier_file = file;
     b.barrier_line = line;
-  } else if (b.barrier_line != line || std::strcmp(b.barrier_file, file) != 0) {
+  } else if (b.barrier_line != line || (b.barrier_file != file && std::strcmp(b.barrier_file, file) != 0)) {
     block_fault(b, tid, "__syncthreads at " + site(file, line) + " while " + std::to_string(b.arrived) +
                             " threads wait at __syncthreads " + site(b.barrier_file, b.barrier_line) +
                             " (divergent barriers)");
@@ -812,7 +813,7 @@ std::uint64_t warp_collective(WarpOp op, unsigned mask, std::uint64_t value, int
                                           : (operand & 31) == 0 || (operand & 31) >= width;
     return own ? value : ~std::uint64_t{0};
   }
-  std::unique_lock<std::mutex> lock(b.m);
+  std::unique_lock<std::mutex> lock = block_lock(b);
   const unsigned warp = tid / 32, first = warp * 32, n = lanes_in_warp(b, warp);
   for (unsigned l = 0; l < n; ++l) {
     const unsigned t = first + l;

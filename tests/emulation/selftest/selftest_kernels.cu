@@ -36,6 +36,24 @@ __global__ void __launch_bounds__(MAX_THREADS) block_sum_kernel(const float* in,
   }
 }
 
+// Every round each thread hands its value on through shared memory and adds a value from
+// its own stack array: a thread resumed on the wrong stack or a lost wake-up gives another
+// result than the host's replay.
+__global__ void rotate_kernel(int rounds, float* out) {
+  __shared__ int ring[1024];
+  int mine[8];
+  const int t = threadIdx.x, n = blockDim.x;
+  for (int k = 0; k < 8; ++k) mine[k] = (t * 8 + k) * (blockIdx.x + 1);
+  int v = t;
+  for (int r = 0; r < rounds; ++r) {
+    ring[t] = v;
+    __syncthreads();
+    v = ring[(t + 1) % n] + mine[r % 8];
+    __syncthreads();
+  }
+  out[blockIdx.x * n + t] = float(v);
+}
+
 __global__ void shuffle_kernel(float* out) {
   const int lane = threadIdx.x;
   const float v = float(lane);
@@ -117,6 +135,11 @@ cudaError_t set_dynamic_smem_limit(int bytes) {
 
 cudaError_t launch_block_sum(unsigned blocks, unsigned threads, const float* in, float* out) {
   block_sum_kernel<256><<<blocks, threads>>>(in, out);
+  return last();
+}
+
+cudaError_t launch_rotate(unsigned blocks, unsigned threads, int rounds, float* out) {
+  rotate_kernel<<<blocks, threads>>>(rounds, out);
   return last();
 }
 

@@ -84,6 +84,24 @@ TEST(CudaEmulation, BarriersAndShufflesReduceABlock) {
   }
 }
 
+// The largest block, many barriers, a private array per thread kept across them.
+TEST(CudaEmulation, ManyBarriersKeepEveryThreadsState) {
+  const unsigned blocks = 2, threads = 1024;
+  const int rounds = 40;
+  Buffer out(blocks * threads);
+  ASSERT_EQ(launch_rotate(blocks, threads, rounds, out.p), cudaSuccess);
+  const auto got = out.host();
+  for (unsigned b = 0; b < blocks; ++b) {
+    std::vector<int> v(threads), next(threads);
+    for (unsigned t = 0; t < threads; ++t) v[t] = int(t);
+    for (int r = 0; r < rounds; ++r) {
+      for (unsigned t = 0; t < threads; ++t) next[t] = v[(t + 1) % threads] + int(t * 8 + r % 8) * int(b + 1);
+      v.swap(next);
+    }
+    for (unsigned t = 0; t < threads; ++t) ASSERT_EQ(got[b * threads + t], float(v[t])) << "block " << b << " thread " << t;
+  }
+}
+
 TEST(CudaEmulation, ShufflesFollowCudasLaneRules) {
   Buffer out(97);
   ASSERT_EQ(launch_shuffles(out.p), cudaSuccess);

@@ -91,14 +91,14 @@ __global__ void jacobian_cosine_kernel(long long R, int C, int D, const float* _
 
 void jacobian_forward_cuda(long long R, int S, int V, int Dk, const float* coef, const float* w, const float* s,
                            const float* h, float* g) {
-  if (R <= 0) return;
+  if (R <= 0 || Dk <= 0) return;  // nothing to write (and a grid of 0 blocks is a launch error)
   jacobian_forward_kernel<<<blocks_for(R * Dk), kThreads>>>(R, S, V, Dk, coef, w, s, h, g);
   check_launch("jacobian_forward_cuda");
 }
 
 void jacobian_backward_cuda(long long R, int S, int V, int Dk, const float* coef, const float* G, const float* w,
                             const float* s, const float* h, float* d_h, float* d_z, float* d_w) {
-  if (R <= 0) return;
+  if (R <= 0 || S <= 0) return;
   jacobian_backward_kernel<<<blocks_for(R * S), kThreads>>>(R, S, V, Dk, coef, G, w, s, h, d_h, d_z, d_w);
   check_launch("jacobian_backward_cuda");
 }

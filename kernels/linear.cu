@@ -365,6 +365,8 @@ __global__ void fill_kernel(float* x, int count, float value) {
 
 void check_sizes(int in, int out, int n, const char* what) {
   if (in < 0 || out < 0 || n < 0) throw std::invalid_argument(std::string(what) + ": negative size");
+  // The per-row epilogues put one output row in each gridDim.y.
+  if (out > 65535) throw std::invalid_argument(std::string(what) + ": more than 65535 outputs");
 }
 
 }  // namespace

@@ -631,6 +631,22 @@ TEST(CudaConformanceLinear, InPlaceScratch) {
   EXPECT_EQ(gdY.host(), gS.host());
 }
 
+// Sizes the kernels cannot launch are argument errors, before any launch.
+TEST(CudaConformanceLinear, SizesOutOfRangeAreArgumentErrors) {
+  JN_REQUIRE_CUDA();
+  for (int out : {-1, 65536}) {
+    SCOPED_TRACE(out);
+    EXPECT_THROW(jnerf::linear_forward_cuda(nullptr, nullptr, nullptr, nullptr, 4, out, 8, Activation::ReLU),
+                 std::invalid_argument);
+    EXPECT_THROW(jnerf::linear_forward_cublas(nullptr, nullptr, nullptr, nullptr, 4, out, 8, Activation::ReLU),
+                 std::invalid_argument);
+    EXPECT_THROW(jnerf::linear_backward_cuda(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 4, out, 8,
+                                             Activation::None, nullptr, false),
+                 std::invalid_argument);
+  }
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);  // nothing was launched
+}
+
 // Fully fused MLP forward vs chained linear_forward_cuda and the chained CPU layers.
 TEST(CudaConformanceFusedMlp, ForwardMatchesChainedLayers) {
   JN_REQUIRE_CUDA();

@@ -39,6 +39,8 @@ class SingleThreadScope {
 #ifdef _OPENMP
   SingleThreadScope() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
   ~SingleThreadScope() { omp_set_num_threads(saved_); }
+#else
+  SingleThreadScope() = default;  // without OpenMP every thread is alone anyway
 #endif
   SingleThreadScope(const SingleThreadScope&) = delete;
   SingleThreadScope& operator=(const SingleThreadScope&) = delete;

@@ -595,10 +595,10 @@ TEST(HashGridTorchOracle, ShallowNoGeometryFeatures) { compare_with_torch(shallo
 // gradient; elsewhere it is O(1e-10) of the gradient.
 std::vector<char> samples_next_to_a_kink(FieldD& f, std::size_t P, const std::vector<double>& params, const Case& c) {
   std::mt19937_64 rng(2024);
-  std::array<std::vector<double>, 3> p;  // params * (1 - eta xi), params, params * (1 + eta xi)
+  std::array<std::vector<double>, 3> p;  // params * (1 - step), params, params * (1 + step)
   for (auto& v : p) v.resize(P);
   for (std::size_t i = 0; i < P; ++i) {
-    const double step = 1e-5 * ((rng() & 1) ? 1.0 : -1.0);
+    const double step = 1e-5 * ((rng() & 1) ? 1.0 : -1.0);  // a random sign per parameter
     for (int k = 0; k < 3; ++k) p[k][i] = params[i] * (1 + (k - 1) * step);
   }
   const int n = c.n, C = f.head_width();

@@ -134,12 +134,14 @@ TEST(TrainNerf, HashGridWithOccupancyGridLearns) {
     jnerf::apply_override(config, s);
   const jnerf::Dataset data = jnerf::load_dataset({tiny_room(), "replica"});
   auto engine = jnerf::make_nerf_engine(config, data, "cpu");
-  const jnerf::Frame& view = data.frames[data.test.front()];
+  // A training view: a grid that culled occupied space could not fit it. (On a test view,
+  // after six training views, the gain was about 4 dB and varied with the instruction set.)
+  const jnerf::Frame& view = data.frames[data.train.front()];
   engine->init_params(0);
   const double before = jnerf::psnr(engine->render(view, 4096).rgb, view.rgb);
   jnerf::train_nerf(config, data, *engine, jnerf::RunDir(jnerf::test::scratch_dir("occ")), false);
   const double after = jnerf::psnr(engine->render(view, 4096).rgb, view.rgb);
-  EXPECT_GT(after, before + 4.0) << "before " << before << " dB, after " << after << " dB";
+  EXPECT_GT(after, before + 8.0) << "before " << before << " dB, after " << after << " dB";  // ~ +14.5
 }
 
 TEST(TrainNerf, OccupancyGridOnThePaperModelIsBadInput) {

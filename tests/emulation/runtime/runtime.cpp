@@ -295,6 +295,11 @@ std::string where(const Block& b) {
 
 std::string site(const char* file, int line) { return std::string(file) + ":" + std::to_string(line); }
 
+// One source line (file names are string literals: usually the same pointer).
+bool same_site(const char* file_a, int line_a, const char* file_b, int line_b) {
+  return line_a == line_b && (file_a == file_b || std::strcmp(file_a, file_b) == 0);
+}
+
 [[noreturn]] void block_fault(const Block& b, unsigned tid, const std::string& what) {
   fatal(where(b) + ", " + thread_name(b, tid) + ": " + what);
 }
@@ -758,7 +763,7 @@ void syncthreads(const char* file, int line) {
   if (b.arrived == 0) {
     b.barrier_file = file;
     b.barrier_line = line;
-  } else if (b.barrier_line != line || (b.barrier_file != file && std::strcmp(b.barrier_file, file) != 0)) {
+  } else if (!same_site(b.barrier_file, b.barrier_line, file, line)) {
     block_fault(b, tid, "__syncthreads at " + site(file, line) + " while " + std::to_string(b.arrived) +
                             " threads wait at __syncthreads " + site(b.barrier_file, b.barrier_line) +
                             " (divergent barriers)");
@@ -820,7 +825,7 @@ std::uint64_t warp_collective(WarpOp op, unsigned mask, std::uint64_t value, int
     if (t == tid || b.state[t] != ThreadState::AtWarp) continue;
     const Lane& other = b.lanes[t];
     const bool overlap = (mask >> l & 1u) || (other.mask >> lane & 1u);
-    if (overlap && (other.line != line || std::strcmp(other.file, file) != 0 || other.op != op))
+    if (overlap && (!same_site(other.file, other.line, file, line) || other.op != op))
       block_fault(b, tid, "warp operation at " + site(file, line) + " while lane " + std::to_string(l) +
                               " of the same mask waits at " + site(other.file, other.line) + " (divergent warp)");
   }

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -17,21 +16,12 @@ struct cublasContext {
 
 namespace {
 
-struct Handles {
-  std::mutex m;
-  std::set<const cublasContext*> live;
-};
-
-Handles& handles() {
-  static Handles* h = new Handles;
+cuda_emu::LiveHandles& handles() {
+  static auto* h = new cuda_emu::LiveHandles;
   return *h;
 }
 
-bool live(cublasHandle_t handle) {
-  Handles& h = handles();
-  std::lock_guard<std::mutex> lock(h.m);
-  return handle && h.live.count(handle) != 0;
-}
+bool live(cublasHandle_t handle) { return handle && handles().contains(handle); }
 
 bool valid_op(cublasOperation_t op) { return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C; }
 
@@ -54,17 +44,13 @@ cublasStatus_t cublasCreate(cublasHandle_t* handle) {
     return CUBLAS_STATUS_NOT_INITIALIZED;
   }
   auto* h = new cublasContext;
-  Handles& hs = handles();
-  std::lock_guard<std::mutex> lock(hs.m);
-  hs.live.insert(h);
+  handles().add(h);
   *handle = h;
   return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasDestroy(cublasHandle_t handle) {
-  Handles& hs = handles();
-  std::lock_guard<std::mutex> lock(hs.m);
-  if (!handle || hs.live.erase(handle) == 0) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (!handle || !handles().remove(handle)) return CUBLAS_STATUS_NOT_INITIALIZED;
   delete handle;
   return CUBLAS_STATUS_SUCCESS;
 }

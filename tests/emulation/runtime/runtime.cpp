@@ -13,7 +13,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -174,23 +173,15 @@ bool device_pointer(const void* ptr) {
 
 namespace {
 
-struct Streams {
-  std::mutex m;
-  std::set<const void*> live;
-};
-
-Streams& streams() {
-  static Streams* s = new Streams;
+LiveHandles& streams() {
+  static auto* s = new LiveHandles;
   return *s;
 }
 
 }  // namespace
 
 bool valid_stream(cudaStream_t stream) {
-  if (stream == nullptr) return true;
-  Streams& s = streams();
-  std::lock_guard<std::mutex> lock(s.m);
-  return s.live.count(stream) != 0;
+  return stream == nullptr || streams().contains(stream);
 }
 
 // ---- kernel attributes -------------------------------------------------------------------
@@ -1088,9 +1079,7 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned int flags) 
   if (!stream || (flags & ~1u) != 0) return record(cudaErrorInvalidValue);
   // A distinct address per stream; the object itself is never read.
   auto* token = reinterpret_cast<cudaStream_t>(new char[1]);
-  auto& s = cuda_emu::streams();
-  std::lock_guard<std::mutex> lock(s.m);
-  s.live.insert(token);
+  cuda_emu::streams().add(token);
   *stream = token;
   return cudaSuccess;
 }
@@ -1099,9 +1088,7 @@ cudaError_t cudaStreamCreate(cudaStream_t* stream) { return cudaStreamCreateWith
 
 cudaError_t cudaStreamDestroy(cudaStream_t stream) {
   if (!stream) return record(cudaErrorInvalidResourceHandle);
-  auto& s = cuda_emu::streams();
-  std::lock_guard<std::mutex> lock(s.m);
-  if (s.live.erase(stream) == 0) return record(cudaErrorInvalidResourceHandle);
+  if (!cuda_emu::streams().remove(stream)) return record(cudaErrorInvalidResourceHandle);
   delete[] reinterpret_cast<char*>(stream);
   return cudaSuccess;
 }

@@ -1,6 +1,8 @@
 #pragma once
 // What the emulated CUDA runtime shares with the emulated cuBLAS (not part of the CUDA API).
 #include <cstddef>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "cuda_runtime_api.h"
@@ -18,6 +20,27 @@ struct Settings {
 };
 
 const Settings& settings();
+
+// The handles (streams, cuBLAS handles) created and not yet destroyed, for any host thread.
+class LiveHandles {
+ public:
+  void add(const void* h) {
+    std::lock_guard<std::mutex> lock(m_);
+    live_.insert(h);
+  }
+  bool remove(const void* h) {  // false if `h` was not live
+    std::lock_guard<std::mutex> lock(m_);
+    return live_.erase(h) != 0;
+  }
+  bool contains(const void* h) const {
+    std::lock_guard<std::mutex> lock(m_);
+    return live_.count(h) != 0;
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::set<const void*> live_;
+};
 
 // Records a failure as the calling host thread's last error; returns `err`.
 cudaError_t record(cudaError_t err);

@@ -5,7 +5,8 @@
 //
 // Execution model. The blocks of a launch run one after another. Within a block, a kernel
 // that can synchronise (its source reaches __syncthreads, a warp shuffle or a warp vote)
-// runs every CUDA thread as its own OS thread, and the synchronisation points are checked:
+// runs every CUDA thread in its own execution context (a fiber of the launching thread, or an
+// OS thread: JNERF_CUDA_EMU_SCHEDULER), and the synchronisation points are checked:
 // a barrier reached at two different places, a thread that exits while others wait at a
 // barrier, or a block where every live thread waits and none can proceed, stop the program
 // with a report instead of hanging or silently passing. A kernel that cannot synchronise
@@ -39,7 +40,8 @@
 
 constexpr int warpSize = 32;
 
-// Built-in variables: per OS thread, set by the launch for the CUDA thread it runs.
+// Built-in variables: per OS thread, set by the launch (and at every fiber switch) for the
+// CUDA thread it runs.
 extern thread_local uint3 threadIdx;
 extern thread_local uint3 blockIdx;
 extern thread_local dim3 blockDim;
@@ -61,7 +63,7 @@ struct LaunchConfig {
 };
 
 // Runs the launch: probe (to learn the kernel's launch bound), checks, then every block.
-// `invoke(ctx)` runs the kernel body for the CUDA thread the calling OS thread stands for.
+// `invoke(ctx)` runs the kernel body for the CUDA thread the built-in variables name.
 cudaError_t launch(const LaunchConfig& config, void (*invoke)(void*), void* ctx);
 
 // The probe: the transform puts CUDA_EMU_KERNEL_ENTRY first in every kernel body.
